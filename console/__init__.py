@@ -1,0 +1,69 @@
+"""The web console and JSON API: a Flask app made by create_app()."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from shared.config import load_config
+from shared.db import connect, db
+from shared.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Make the console app; `config` overrides settings (tests)."""
+    settings = load_config()
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.config.update(config or {})
+
+    if db.obj is None or config and "DATABASE_URL" in config:
+        connect(app.config["DATABASE_URL"])
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    csrf.init_app(app)
+
+    @app.before_request
+    def open_connection():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()
+
+    from console import auth, errors, log
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(log.bp)
+    errors.register(app)
+    return app
+
+
+@login_manager.user_loader
+def load_user(session_id: str):
+    """Sessions carry `id:session_version`, so a password change ends the other sessions."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = User.get_or_none(User.id == int(user_id))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user

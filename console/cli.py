@@ -1,0 +1,215 @@
+"""The `commlog` command: a Flask CLI group (SPEC §7, §10)."""
+
+import logging
+import secrets
+import shlex
+import sys
+
+import click
+from flask.cli import AppGroup, FlaskGroup
+
+from console import create_app
+from shared.backends import BackendError, add_backend
+from shared.channels import redact_url
+from shared.models import Backend, Client, Group, User, create_schema
+from shared.outbox import SubmissionError, create_message
+from shared.users import UserError, create_user
+
+cli = FlaskGroup(create_app=create_app, add_default_commands=False,
+                 help="commlog: notification delivery with a communications log.")
+
+CAPTURE_BACKEND = "local-capture"
+NEWCOMER_ADMIN = "admin@example.com"
+
+
+@cli.command()
+def init():
+    """Create or upgrade the database; safe to repeat."""
+    create_schema()
+    click.echo("The database is ready.")
+
+
+@cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["support", "admin"]), required=True)
+@click.option("--name", default="", help="The name shown in the console.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, role, name, password_stdin):
+    """Create a staff login."""
+    create_schema()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, role, password, name)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+backend_cli = AppGroup("backend", help="Gateways that deliver messages.")
+cli.add_command(backend_cli)
+
+
+@backend_cli.command("add")
+@click.argument("name")
+@click.option("--channel", type=click.Choice(["email", "sms", "webhook"]), required=True)
+@click.option("--url", required=True, help="smtp://user:pass@host:587?tls=starttls, https://…")
+@click.option("--default", "is_default", is_flag=True, help="The channel's default backend.")
+@click.option("--alert-email", multiple=True, help="Who is emailed when it fails (repeatable).")
+def backend_add(name, channel, url, is_default, alert_email):
+    """Add a backend."""
+    create_schema()
+    try:
+        backend = add_backend(name, channel, url, is_default, alert_email)
+    except BackendError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Added {backend.channel} backend {backend.name}: {redact_url(backend.url)}")
+
+
+@backend_cli.command("list")
+def backend_list():
+    """List the backends with their health."""
+    rows = [("NAME", "CHANNEL", "DEFAULT", "HEALTH", "URL")]
+    for b in Backend.select().order_by(Backend.channel, Backend.name):
+        rows.append((b.name, b.channel, "yes" if b.is_default else "", b.health,
+                     redact_url(b.url)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+@cli.command()
+@click.option("--to", "recipient", required=True, help="Email address, phone number or URL.")
+@click.option("--subject", default="")
+@click.option("--body", default="")
+@click.option("--channel", type=click.Choice(["email", "sms", "webhook"]), default="email")
+@click.option("--html", default=None, help="An HTML body besides the text one.")
+@click.option("--client", "client_id", type=int, help="The client it concerns (id).")
+@click.option("--group", "group_id", type=int, help="The group it concerns (id).")
+@click.option("--user", "user_email", help="The staff user it concerns (email).")
+@click.option("--kind", default="manual", help="The message type, e.g. loan.repayment_due.")
+def send(recipient, subject, body, channel, html, client_id, group_id, user_email, kind):
+    """Queue one message; prints its uid on the last line."""
+    from worker.tasks import wake
+
+    client = _lookup(Client, client_id, "client")
+    group = _lookup(Group, group_id, "group")
+    user = None
+    if user_email:
+        user = User.get_or_none(User.email == user_email.strip().lower())
+        if user is None:
+            raise click.ClickException(f"there is no user with the email {user_email}")
+    try:
+        message = create_message(channel, recipient, subject, body, html, kind=kind,
+                                 client=client, group=group, user=user)
+    except SubmissionError as e:
+        raise click.ClickException(str(e)) from None
+    wake(message)
+    if message.state == "NOT_SENT":
+        click.echo(f"Not sent: {message.state_reason}", err=True)
+    click.echo(message.uid)
+
+
+def _lookup(model, record_id, what):
+    if record_id is None:
+        return None
+    record = model.get_or_none(model.id == record_id)
+    if record is None:
+        raise click.ClickException(f"there is no {what} with id {record_id}")
+    return record
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def web(host, port, threads):
+    """Run the console (gunicorn, one process with threads)."""
+    from console.server import serve
+
+    serve(f"{host}:{port}", threads)
+
+
+@cli.command()
+@click.option("-w", "--workers", type=int, default=None, help="Worker threads (COMMLOG_WORKERS).")
+@click.option("--no-periodic", is_flag=True,
+              help="Don't run the periodic tasks: start every consumer but one with this.")
+def worker(workers, no_periodic):
+    """Run the Huey consumer that delivers messages."""
+    from shared.config import load_config
+    from worker.tasks import huey
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    consumer = huey.create_consumer(workers=workers or load_config().workers,
+                                    worker_type="thread", periodic=not no_periodic)
+    consumer.run()
+
+
+@cli.command("capture-sink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+def capture_sink(host, port):
+    """Run the local SMTP sink that saves every mail under COMMLOG_HOME/mail/."""
+    from shared.config import load_config
+    from worker.capture_sink import run_capture_sink
+
+    run_capture_sink(host, port, load_config().home / "mail")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--smtp-port", default=8025, show_default=True, type=int,
+              help="Port of the local capture sink, when it is used.")
+def up(host, port, smtp_port):
+    """Start everything on this machine: database, admin login, web console and worker."""
+    from honcho.manager import Manager
+
+    from shared.config import load_config
+
+    create_schema()
+    home = load_config().home
+    password = None
+    if not User.select().where(User.role == "admin").exists():
+        password = secrets.token_urlsafe(12)
+        create_user(NEWCOMER_ADMIN, "admin", password, "Admin")
+    capture = _capture_backend(smtp_port)
+
+    me = [sys.executable, "-m", "console.cli"]
+    manager = Manager()
+    manager.add_process("web", shlex.join([*me, "web", "--host", host, "--port", str(port)]))
+    manager.add_process("worker", shlex.join([*me, "worker"]))
+    if capture:
+        manager.add_process("mail", shlex.join(
+            [*me, "capture-sink", "--host", "127.0.0.1", "--port", str(smtp_port)]))
+
+    click.echo(f"\ncommlog is starting. Open http://{host}:{port}/")
+    if password:
+        click.echo(f"Log in as {NEWCOMER_ADMIN} with the password {password}")
+        click.echo("(shown only this once: write it down)")
+    else:
+        click.echo("Log in with the admin login printed the first time commlog up ran.")
+    if capture:
+        click.echo(f"Mail is not really sent: it is saved under {home / 'mail'}/")
+    click.echo("Press Ctrl-C to stop.\n", nl=True)
+    sys.stdout.flush()
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+def _capture_backend(smtp_port: int) -> Backend | None:
+    """The local capture backend, created when no email backend exists; None if not in use."""
+    url = f"smtp://127.0.0.1:{smtp_port}"
+    if not Backend.select().where(Backend.channel == "email").exists():
+        add_backend(CAPTURE_BACKEND, "email", url, is_default=True)
+    capture = Backend.get_or_none(Backend.name == CAPTURE_BACKEND)
+    if capture and capture.url != url:
+        capture.url = url
+        capture.save()
+    return capture
+
+
+if __name__ == "__main__":
+    cli()

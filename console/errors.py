@@ -1,0 +1,28 @@
+"""Error pages: a real page for a browser, a small fragment for an htmx request."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+
+TITLES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your login does not give access to this page. Ask an admin if you need it."),
+    404: ("Not found", "There is nothing at this address. It may have been deleted or mistyped."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    500: ("Something went wrong", "The console hit an error. It has been logged; try again."),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    title, text = TITLES.get(status, TITLES[500])
+    template = "errors/_fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
+    return render_template(template, status=status, title=title, text=detail or text), status
+
+
+def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render_error(400, "The form had expired or was not sent from this console. "
+                                 "Reload the page and try again.")
+
+    for status in (400, 403, 404, 405, 500):
+        app.register_error_handler(status, lambda e, status=status: render_error(status))

@@ -1,0 +1,189 @@
+"""Email over SMTP: plain, STARTTLS or SSL, with the connection kept open across messages.
+
+Backend URL: smtp://user:pass@host:587?tls=starttls&from=noreply@example.com
+             smtps://user:pass@host:465?from=…      (SSL from the first byte)
+             smtp://127.0.0.1:8025                   (plain, no login)
+"""
+
+import smtplib
+import socket
+import ssl
+import traceback
+from dataclasses import dataclass
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from shared.channels import CONFIG, PERMANENT, SENT, TRANSIENT, DeliveryResult
+
+DEFAULT_FROM = "commlog@localhost"
+AUTH_CODES = {530, 534, 535, 538}  # authentication required / refused
+
+# quoted-printable keeps bodies readable in any mail client's "view source"
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "ssl", "starttls" or "none"
+    username: str | None
+    password: str | None
+    from_address: str
+    timeout: float
+
+    @classmethod
+    def from_url(cls, url: str) -> "SmtpSettings":
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError("an email backend's URL starts with smtp:// or smtps://")
+        if not parts.hostname:
+            raise ValueError("the URL has no host name")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        security = "ssl" if parts.scheme == "smtps" else query.get("tls", "none").lower()
+        if security not in ("ssl", "starttls", "none"):
+            raise ValueError("tls= must be starttls, ssl or none")
+        default_port = {"ssl": 465, "starttls": 587, "none": 25}[security]
+        return cls(
+            host=parts.hostname,
+            port=parts.port or default_port,
+            security=security,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            from_address=query.get("from", DEFAULT_FROM),
+            timeout=float(query.get("timeout", 30)),
+        )
+
+
+def message_id_header(uid: str) -> str:
+    """A stable Message-ID derived from the message's uid, so that a resent try can be
+    recognised as the same message by its receiver."""
+    return f"<{uid}@commlog>"
+
+
+def build_mime(message, from_address: str) -> bytes:
+    """The message's bytes, built with the cheap compat32 classes."""
+    text = MIMEText(message.body_text or "", "plain", UTF8_QP)
+    if message.body_html:
+        mime = MIMEMultipart("alternative")
+        mime.attach(text)
+        mime.attach(MIMEText(message.body_html, "html", UTF8_QP))
+    else:
+        mime = text
+    sender = message.sender
+    display_name = f"{sender.name} via commlog" if sender else "commlog"
+    mime["From"] = formataddr((display_name, from_address))
+    mime["To"] = message.recipient
+    mime["Subject"] = message.subject if message.subject.isascii() else Header(
+        message.subject, "utf-8")
+    if sender:
+        mime["Reply-To"] = formataddr((sender.name, sender.email))
+    mime["Date"] = formatdate(localtime=False)
+    mime["Message-ID"] = message_id_header(message.uid)
+    return mime.as_bytes()
+
+
+def classify(exc: BaseException) -> DeliveryResult:
+    """What an SMTP failure means for the message (SPEC §5 error classes)."""
+    name = type(exc).__name__
+    tb = traceback.format_exc()
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()))
+        return _by_code(code, reply, name, tb)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, exc.smtp_error, name, tb)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryResult(CONFIG, str(exc), name, traceback=tb)
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryResult(CONFIG, f"TLS failed: {exc}", name, traceback=tb)
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, socket.timeout, OSError)):
+        return DeliveryResult(TRANSIENT, str(exc) or name, name, traceback=tb)
+    return DeliveryResult(TRANSIENT, str(exc) or name, name, traceback=tb)
+
+
+def _by_code(code: int, reply, error_type: str, tb: str) -> DeliveryResult:
+    words = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    response = f"{code} {words}"
+    if code in AUTH_CODES:
+        return DeliveryResult(CONFIG, response, error_type, smtp_code=code, traceback=tb)
+    if 500 <= code < 600:
+        return DeliveryResult(PERMANENT, response, error_type, smtp_code=code, traceback=tb)
+    return DeliveryResult(TRANSIENT, response, error_type, smtp_code=code, traceback=tb)
+
+
+class EmailSender:
+    """Sends messages through one SMTP backend over one kept-open connection."""
+
+    def __init__(self, backend):
+        self.settings = SmtpSettings.from_url(backend.url)
+        self.smtp: smtplib.SMTP | None = None
+
+    def connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "ssl":
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message) -> DeliveryResult:
+        try:
+            data = build_mime(message, self.settings.from_address)
+            reused = self.smtp is not None
+            try:
+                code, reply = self._transmit(message.recipient, data)
+            except smtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # the kept-open connection went stale between messages: reconnect once
+                self.close()
+                code, reply = self._transmit(message.recipient, data)
+        except Exception as exc:
+            # a refusal after RSET leaves the connection usable; anything else may not
+            if not isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)):
+                self.close()
+            return classify(exc)
+        return DeliveryResult(SENT, f"{code} {reply.decode('utf-8', 'replace')}", smtp_code=code)
+
+    def _transmit(self, recipient: str, data: bytes) -> tuple[int, bytes]:
+        """MAIL, RCPT, DATA on the open connection; returns the server's final reply."""
+        if self.smtp is None:
+            self.smtp = self.connect()
+        smtp = self.smtp
+        code, reply = smtp.mail(self.settings.from_address)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, self.settings.from_address)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        code, reply = smtp.data(data)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPDataError(code, reply)
+        return code, reply
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:
+                self.smtp.close()
+            self.smtp = None

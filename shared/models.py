@@ -1,0 +1,266 @@
+"""Every model of commlog (SPEC §2). Models know the database only: no Flask, no Huey."""
+
+import uuid
+from datetime import UTC, datetime
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    TextField,
+)
+
+from shared.db import BaseModel, db
+
+CHANNELS = ("email", "sms", "webhook")
+ROLES = ("support", "admin")
+HEALTH = ("UNTESTED", "OK", "FAILING", "TEST_REQUIRED")
+OUTCOMES = ("sent", "transient_error", "permanent_error", "config_error", "invalid_recipient",
+            "unknown")
+
+
+def now() -> datetime:
+    """The current time in UTC, naive, as every timestamp is stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_uid() -> str:
+    """A public, unguessable id (32 hex digits, like Mambu's encodedKey)."""
+    return uuid.uuid4().hex
+
+
+class Client(BaseModel):
+    name = CharField()
+    email = CharField(null=True)
+    phone = CharField(null=True)
+    created_at = DateTimeField(default=now)
+
+
+class Group(BaseModel):
+    """A group of clients, with a contact address of its own."""
+
+    name = CharField()
+    contact_email = CharField(null=True)
+    contact_phone = CharField(null=True)
+    created_at = DateTimeField(default=now)
+
+
+class GroupMember(BaseModel):
+    group = ForeignKeyField(Group, backref="members", on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="memberships", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("group", "client"), True),)
+
+
+class User(BaseModel):
+    """A staff member who logs in; also a recipient of automated messages."""
+
+    email = CharField(unique=True)
+    name = CharField()
+    role = CharField(default="support")
+    password_hash = CharField()
+    active = BooleanField(default=True)
+    phone = CharField(null=True)
+    # bumped on password change, so that other sessions end
+    session_version = IntegerField(default=1)
+    created_at = DateTimeField(default=now)
+    last_login_at = DateTimeField(null=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    # what flask-login asks of a user object (kept here so the model need not import Flask)
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class Backend(BaseModel):
+    """A gateway for one channel."""
+
+    name = CharField(unique=True)
+    channel = CharField()
+    url = TextField()
+    health = CharField(default="UNTESTED")
+    health_since = DateTimeField(default=now)
+    last_test_at = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    failure_alert_emails = JSONField(default=list)
+    is_default = BooleanField(default=False)
+    fallback = ForeignKeyField("self", null=True, backref="fallback_for", on_delete="SET NULL")
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("channel", "is_default"), False),)
+
+
+class RetryPolicy(BaseModel):
+    """Mambu's automatic retry settings, one row per channel."""
+
+    channel = CharField(unique=True)
+    max_retries = IntegerField(default=4)  # -1 = forever
+    backoff_delay = FloatField(default=2)  # seconds
+    delay_factor = FloatField(default=3)
+    backoff_max_delay = FloatField(default=3600)  # seconds
+    jitter = BooleanField(default=True)  # ±10 %
+
+
+class ApiToken(BaseModel):
+    name = CharField()
+    owner = ForeignKeyField(User, null=True, backref="api_tokens", on_delete="SET NULL")
+    token_hash = CharField(unique=True)
+    created_at = DateTimeField(default=now)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class Message(BaseModel):
+    """One notification to one recipient over one channel."""
+
+    uid = CharField(unique=True, default=new_uid)
+    channel = CharField()
+    recipient = TextField()
+    subject = TextField(default="")
+    body_text = TextField(default="")
+    body_html = TextField(null=True)
+    kind = CharField(default="manual")
+    language = CharField(null=True)
+    sender = ForeignKeyField(User, null=True, backref="sent_messages", on_delete="SET NULL")
+    client = ForeignKeyField(Client, null=True, backref="messages", on_delete="SET NULL")
+    group = ForeignKeyField(Group, null=True, backref="messages", on_delete="SET NULL")
+    user = ForeignKeyField(User, null=True, backref="messages_about", on_delete="SET NULL")
+    backend = ForeignKeyField(Backend, null=True, backref="messages", on_delete="SET NULL")
+    state = CharField()
+    state_reason = TextField(default="")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=now)
+    queued_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    resend_of = ForeignKeyField("self", null=True, backref="resends", on_delete="SET NULL")
+    resolved_by = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    lease_owner = CharField(null=True)
+    lease_until = DateTimeField(null=True)
+    api_token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")
+    idempotency_key = CharField(null=True)
+    metadata = JSONField(default=dict)
+
+    class Meta:
+        # the log lists newest first by id: every filter gets an (x, id) index so that a
+        # filtered page is an index range scan, never a sort of the whole table
+        indexes = (
+            (("state", "id"), False),
+            (("channel", "id"), False),
+            (("sender", "id"), False),
+            (("client", "id"), False),
+            (("group", "id"), False),
+            (("user", "id"), False),
+            (("kind", "id"), False),
+            (("backend", "id"), False),
+            (("created_at",), False),
+            (("sent_at",), False),
+            (("state", "next_attempt_at"), False),  # the sweep: due WAITING messages
+            (("state", "lease_until"), False),  # the sweep: expired SENDING leases
+            (("resend_of",), False),
+            (("api_token", "idempotency_key"), True),
+        )
+
+
+class Attempt(BaseModel):
+    """One delivery try of one message."""
+
+    message = ForeignKeyField(Message, backref="attempt_rows", on_delete="CASCADE")
+    number = IntegerField()
+    started_at = DateTimeField(default=now)
+    finished_at = DateTimeField(null=True)
+    outcome = CharField(null=True)
+    error_type = CharField(null=True)
+    smtp_code = IntegerField(null=True)
+    http_status = IntegerField(null=True)
+    response = TextField(null=True)
+    traceback = TextField(null=True)
+    worker = CharField(null=True)
+
+    class Meta:
+        indexes = ((("message", "number"), True),)
+
+
+class Event(BaseModel):
+    """The append-only audit trail: state changes and staff actions."""
+
+    created_at = DateTimeField(default=now)
+    action = CharField()  # "state", "resend", "cancel", "export", "login_failed", ...
+    message = ForeignKeyField(Message, null=True, backref="events", on_delete="CASCADE")
+    backend = ForeignKeyField(Backend, null=True, backref="events", on_delete="SET NULL")
+    actor = ForeignKeyField(User, null=True, backref="actions", on_delete="SET NULL")
+    from_state = CharField(null=True)
+    to_state = CharField(null=True)
+    detail = TextField(default="")
+
+    class Meta:
+        indexes = ((("action", "created_at"), False),)
+
+
+class Incident(BaseModel):
+    """One backend outage, from the first failure to recovery, with the alerts sent for it."""
+
+    backend = ForeignKeyField(Backend, backref="incidents", on_delete="CASCADE")
+    health = CharField()  # FAILING or TEST_REQUIRED
+    started_at = DateTimeField(default=now)
+    ended_at = DateTimeField(null=True)
+    first_error = TextField(default="")
+    alert_sent_at = DateTimeField(null=True)
+    recovery_sent_at = DateTimeField(null=True)
+
+
+class Job(BaseModel):
+    """A long staff action run by the worker, with its progress."""
+
+    kind = CharField()  # "bulk_resend", "export", ...
+    user = ForeignKeyField(User, null=True, backref="jobs", on_delete="SET NULL")
+    params = JSONField(default=dict)
+    total = IntegerField(default=0)
+    done = IntegerField(default=0)
+    state = CharField(default="pending")  # pending, running, done, failed
+    result_path = TextField(null=True)
+    error = TextField(null=True)
+    created_at = DateTimeField(default=now)
+    finished_at = DateTimeField(null=True)
+
+
+class WorkerHeartbeat(BaseModel):
+    worker_id = CharField(unique=True)  # host:pid
+    host = CharField()
+    pid = IntegerField()
+    started_at = DateTimeField(default=now)
+    last_beat_at = DateTimeField(default=now)
+
+
+class UserPreference(BaseModel):
+    user = ForeignKeyField(User, unique=True, backref="preference", on_delete="CASCADE")
+    log_columns = JSONField(default=list)
+    page_size = IntegerField(default=50)
+
+
+ALL_MODELS = [
+    Client, Group, GroupMember, User, Backend, RetryPolicy, ApiToken, Message, Attempt, Event,
+    Incident, Job, WorkerHeartbeat, UserPreference,
+]
+
+
+def create_schema() -> None:
+    """Create every table and index that is missing; safe to repeat."""
+    with db.atomic():
+        db.create_tables(ALL_MODELS, safe=True)

@@ -1,0 +1,1 @@
+"""The worker daemon: a Huey consumer that delivers messages through their backends."""
