@@ -19,8 +19,9 @@ csrf = CSRFProtect()
 def create_app(config: dict | None = None) -> Flask:
     """Make the console app; `config` overrides settings (tests)."""
     settings = load_config()
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"))
+    app = Flask(
+        __name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static")
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,

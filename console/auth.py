@@ -15,10 +15,12 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=1000)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=1000)]
+    )
 
 
 def safe_next(target: str | None) -> str:
@@ -43,8 +45,9 @@ def login():
             User.update(last_login_at=now()).where(User.id == user.id).execute()
             return redirect(safe_next(request.args.get("next")))
         Event.create(action="login_failed", detail=f"{form.email.data} from {request.remote_addr}")
-        form.password.errors.append("That email and password don't match any login. "
-                                    "Check them and try again.")
+        form.password.errors.append(
+            "That email and password don't match any login. Check them and try again."
+        )
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
 
 

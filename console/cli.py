@@ -15,8 +15,11 @@ from shared.models import Backend, Client, Group, User, create_schema
 from shared.outbox import SubmissionError, create_message
 from shared.users import UserError, create_user
 
-cli = FlaskGroup(create_app=create_app, add_default_commands=False,
-                 help="commlog: notification delivery with a communications log.")
+cli = FlaskGroup(
+    create_app=create_app,
+    add_default_commands=False,
+    help="commlog: notification delivery with a communications log.",
+)
 
 CAPTURE_BACKEND = "local-capture"
 NEWCOMER_ADMIN = "admin@example.com"
@@ -73,8 +76,7 @@ def backend_list():
     """List the backends with their health."""
     rows = [("NAME", "CHANNEL", "DEFAULT", "HEALTH", "URL")]
     for b in Backend.select().order_by(Backend.channel, Backend.name):
-        rows.append((b.name, b.channel, "yes" if b.is_default else "", b.health,
-                     redact_url(b.url)))
+        rows.append((b.name, b.channel, "yes" if b.is_default else "", b.health, redact_url(b.url)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
@@ -102,8 +104,17 @@ def send(recipient, subject, body, channel, html, client_id, group_id, user_emai
         if user is None:
             raise click.ClickException(f"there is no user with the email {user_email}")
     try:
-        message = create_message(channel, recipient, subject, body, html, kind=kind,
-                                 client=client, group=group, user=user)
+        message = create_message(
+            channel,
+            recipient,
+            subject,
+            body,
+            html,
+            kind=kind,
+            client=client,
+            group=group,
+            user=user,
+        )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
     wake(message)
@@ -134,16 +145,20 @@ def web(host, port, threads):
 
 @cli.command()
 @click.option("-w", "--workers", type=int, default=None, help="Worker threads (COMMLOG_WORKERS).")
-@click.option("--no-periodic", is_flag=True,
-              help="Don't run the periodic tasks: start every consumer but one with this.")
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="Don't run the periodic tasks: start every consumer but one with this.",
+)
 def worker(workers, no_periodic):
     """Run the Huey consumer that delivers messages."""
     from shared.config import load_config
     from worker.tasks import huey
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    consumer = huey.create_consumer(workers=workers or load_config().workers,
-                                    worker_type="thread", periodic=not no_periodic)
+    consumer = huey.create_consumer(
+        workers=workers or load_config().workers, worker_type="thread", periodic=not no_periodic
+    )
     consumer.run()
 
 
@@ -161,8 +176,13 @@ def capture_sink(host, port):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--smtp-port", default=8025, show_default=True, type=int,
-              help="Port of the local capture sink, when it is used.")
+@click.option(
+    "--smtp-port",
+    default=8025,
+    show_default=True,
+    type=int,
+    help="Port of the local capture sink, when it is used.",
+)
 def up(host, port, smtp_port):
     """Start everything on this machine: database, admin login, web console and worker."""
     from honcho.manager import Manager
@@ -182,8 +202,10 @@ def up(host, port, smtp_port):
     manager.add_process("web", shlex.join([*me, "web", "--host", host, "--port", str(port)]))
     manager.add_process("worker", shlex.join([*me, "worker"]))
     if capture:
-        manager.add_process("mail", shlex.join(
-            [*me, "capture-sink", "--host", "127.0.0.1", "--port", str(smtp_port)]))
+        manager.add_process(
+            "mail",
+            shlex.join([*me, "capture-sink", "--host", "127.0.0.1", "--port", str(smtp_port)]),
+        )
 
     click.echo(f"\ncommlog is starting. Open http://{host}:{port}/")
     if password:

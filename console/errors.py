@@ -5,7 +5,7 @@ from flask_wtf.csrf import CSRFError
 
 TITLES = {
     400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "Your login does not give access to this page. Ask an admin if you need it."),
+    403: ("Not allowed", "Your login does not open this page. Ask an admin if you need it."),
     404: ("Not found", "There is nothing at this address. It may have been deleted or mistyped."),
     405: ("Not allowed", "This address does not accept that kind of request."),
     500: ("Something went wrong", "The console hit an error. It has been logged; try again."),
@@ -21,8 +21,11 @@ def render_error(status: int, detail: str | None = None):
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return render_error(400, "The form had expired or was not sent from this console. "
-                                 "Reload the page and try again.")
+        return render_error(
+            400,
+            "The form had expired or was not sent from this console. "
+            "Reload the page and try again.",
+        )
 
     for status in (400, 403, 404, 405, 500):
         app.register_error_handler(status, lambda e, status=status: render_error(status))

@@ -24,10 +24,12 @@ def home():
 def index():
     """Show one page of messages, newest first, paged by id (keyset, never OFFSET)."""
     before = request.args.get("before", type=int)
-    query = (Message.select(Message, User)
-             .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
-             .order_by(Message.id.desc())
-             .limit(PAGE_SIZE + 1))
+    query = (
+        Message.select(Message, User)
+        .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
+        .order_by(Message.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
     if before:
         query = query.where(Message.id < before)
     rows = list(query)

@@ -21,6 +21,13 @@ class ConsoleServer(BaseApplication):
 def serve(bind: str, threads: int) -> None:
     """Run one gunicorn process with threads (SQLite is happiest with a single writer process)."""
     app = current_app._get_current_object()
-    options = {"bind": bind, "workers": 1, "threads": threads, "worker_class": "gthread",
-               "accesslog": "-", "timeout": 60, "control_socket_disable": True}
+    options = {
+        "bind": bind,
+        "workers": 1,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": "-",
+        "timeout": 60,
+        "control_socket_disable": True,
+    }
     ConsoleServer(app, options).run()

@@ -22,8 +22,14 @@ def check_url(channel: str, url: str) -> None:
         raise BackendError(f"a {channel} backend's URL starts with http:// or https://")
 
 
-def add_backend(name: str, channel: str, url: str, is_default: bool = False,
-                alert_emails: tuple[str, ...] = (), actor=None) -> Backend:
+def add_backend(
+    name: str,
+    channel: str,
+    url: str,
+    is_default: bool = False,
+    alert_emails: tuple[str, ...] = (),
+    actor=None,
+) -> Backend:
     name = name.strip()
     if not name:
         raise BackendError("the backend needs a name")
@@ -40,9 +46,17 @@ def add_backend(name: str, channel: str, url: str, is_default: bool = False,
         first_of_channel = not Backend.select().where(Backend.channel == channel).exists()
         if is_default:
             Backend.update(is_default=False).where(Backend.channel == channel).execute()
-        backend = Backend.create(name=name, channel=channel, url=url,
-                                 is_default=is_default or first_of_channel,
-                                 failure_alert_emails=emails)
-        Event.create(action="backend_added", backend=backend, actor=actor,
-                     detail=f"{name} ({channel}) {redact_url(url)}")
+        backend = Backend.create(
+            name=name,
+            channel=channel,
+            url=url,
+            is_default=is_default or first_of_channel,
+            failure_alert_emails=emails,
+        )
+        Event.create(
+            action="backend_added",
+            backend=backend,
+            actor=actor,
+            detail=f"{name} ({channel}) {redact_url(url)}",
+        )
     return backend

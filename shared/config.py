@@ -1,4 +1,4 @@
-"""The one config loader: environment variables, with a `.env` file in the working directory honoured."""
+"""The one config loader: environment variables, with a `.env` file in the working folder."""
 
 import os
 import secrets

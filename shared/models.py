@@ -19,8 +19,14 @@ from shared.db import BaseModel, db
 CHANNELS = ("email", "sms", "webhook")
 ROLES = ("support", "admin")
 HEALTH = ("UNTESTED", "OK", "FAILING", "TEST_REQUIRED")
-OUTCOMES = ("sent", "transient_error", "permanent_error", "config_error", "invalid_recipient",
-            "unknown")
+OUTCOMES = (
+    "sent",
+    "transient_error",
+    "permanent_error",
+    "config_error",
+    "invalid_recipient",
+    "unknown",
+)
 
 
 def now() -> datetime:
@@ -255,8 +261,20 @@ class UserPreference(BaseModel):
 
 
 ALL_MODELS = [
-    Client, Group, GroupMember, User, Backend, RetryPolicy, ApiToken, Message, Attempt, Event,
-    Incident, Job, WorkerHeartbeat, UserPreference,
+    Client,
+    Group,
+    GroupMember,
+    User,
+    Backend,
+    RetryPolicy,
+    ApiToken,
+    Message,
+    Attempt,
+    Event,
+    Incident,
+    Job,
+    WorkerHeartbeat,
+    UserPreference,
 ]
 
 

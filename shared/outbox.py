@@ -18,10 +18,12 @@ class SubmissionError(ValueError):
 
 
 def default_backend(channel: str) -> Backend | None:
-    return (Backend.select()
-            .where(Backend.channel == channel)
-            .order_by(Backend.is_default.desc(), Backend.id)
-            .first())
+    return (
+        Backend.select()
+        .where(Backend.channel == channel)
+        .order_by(Backend.is_default.desc(), Backend.id)
+        .first()
+    )
 
 
 def create_message(
@@ -45,8 +47,10 @@ def create_message(
         raise SubmissionError("channel", f"must be one of {', '.join(CHANNELS)}")
     backend = backend or default_backend(channel)
     if backend is None:
-        raise SubmissionError("channel", f"no {channel} backend is configured; an admin adds "
-                                         f"one with `commlog backend add`")
+        raise SubmissionError(
+            "channel",
+            f"no {channel} backend is configured; an admin adds one with `commlog backend add`",
+        )
     recipient = (recipient or "").strip()
     problem = recipient_problem(channel, recipient)
     at = now()
@@ -58,10 +62,20 @@ def create_message(
         state, reason = "QUEUED", ""
     with db.atomic():
         message = Message.create(
-            channel=channel, recipient=recipient, subject=subject or "",
-            body_text=body_text or "", body_html=body_html or None, kind=kind or "manual",
-            sender=sender, client=client, group=group, user=user, backend=backend,
-            state=state, state_reason=reason, created_at=at,
+            channel=channel,
+            recipient=recipient,
+            subject=subject or "",
+            body_text=body_text or "",
+            body_html=body_html or None,
+            kind=kind or "manual",
+            sender=sender,
+            client=client,
+            group=group,
+            user=user,
+            backend=backend,
+            state=state,
+            state_reason=reason,
+            created_at=at,
             queued_at=at if state == "QUEUED" else None,
             next_attempt_at=send_at if state == "WAITING" else None,
             metadata=metadata or {},

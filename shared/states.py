@@ -19,36 +19,71 @@ class State:
 STATES = {
     s.name: s
     for s in (
-        State("WAITING", "Waiting",
-              "The message is waiting for its time: it is scheduled, or waiting before the "
-              "next try after a failed one.",
-              "Nothing: it will be sent by itself. You can cancel it.", False),
-        State("QUEUED", "Queued",
-              "The message has been handed to the worker and is about to be sent.",
-              "Nothing: it goes out within seconds. You can cancel it.", False),
-        State("SENDING", "Sending",
-              "A worker is handing the message to the gateway right now.",
-              "Wait a few seconds.", False),
-        State("SENT", "Sent",
-              "The gateway accepted the message. Email and webhooks cannot confirm it was read.",
-              "Nothing. If the recipient says it never arrived, resend it.", True),
-        State("DELIVERED", "Delivered",
-              "The provider confirmed that the message reached the recipient.",
-              "Nothing.", True),
-        State("FAILED", "Failed",
-              "The message was not sent: every retry failed, or the provider refused it for good.",
-              "Read the reason, fix the address or content if needed, then resend.", True),
-        State("NOT_SENT", "Not sent",
-              "The recipient's address or number is missing or invalid, so nothing was tried.",
-              "Correct the recipient, then resend.", True),
-        State("BACKEND_TEST_REQUIRED", "Backend test required",
-              "The gateway's settings are wrong (for example its password was refused), so the "
-              "message is held. No retries are used up while it waits.",
-              "An admin fixes and tests the gateway; held messages then go out by themselves.",
-              False),
-        State("CANCELLED", "Cancelled",
-              "A person stopped the message before it was sent.",
-              "Resend it if it should go out after all.", True),
+        State(
+            "WAITING",
+            "Waiting",
+            "The message is waiting for its time: it is scheduled, or waiting before the "
+            "next try after a failed one.",
+            "Nothing: it will be sent by itself. You can cancel it.",
+            False,
+        ),
+        State(
+            "QUEUED",
+            "Queued",
+            "The message has been handed to the worker and is about to be sent.",
+            "Nothing: it goes out within seconds. You can cancel it.",
+            False,
+        ),
+        State(
+            "SENDING",
+            "Sending",
+            "A worker is handing the message to the gateway right now.",
+            "Wait a few seconds.",
+            False,
+        ),
+        State(
+            "SENT",
+            "Sent",
+            "The gateway accepted the message. Email and webhooks cannot confirm it was read.",
+            "Nothing. If the recipient says it never arrived, resend it.",
+            True,
+        ),
+        State(
+            "DELIVERED",
+            "Delivered",
+            "The provider confirmed that the message reached the recipient.",
+            "Nothing.",
+            True,
+        ),
+        State(
+            "FAILED",
+            "Failed",
+            "The message was not sent: every retry failed, or the provider refused it for good.",
+            "Read the reason, fix the address or content if needed, then resend.",
+            True,
+        ),
+        State(
+            "NOT_SENT",
+            "Not sent",
+            "The recipient's address or number is missing or invalid, so nothing was tried.",
+            "Correct the recipient, then resend.",
+            True,
+        ),
+        State(
+            "BACKEND_TEST_REQUIRED",
+            "Backend test required",
+            "The gateway's settings are wrong (for example its password was refused), so the "
+            "message is held. No retries are used up while it waits.",
+            "An admin fixes and tests the gateway; held messages then go out by themselves.",
+            False,
+        ),
+        State(
+            "CANCELLED",
+            "Cancelled",
+            "A person stopped the message before it was sent.",
+            "Resend it if it should go out after all.",
+            True,
+        ),
     )
 }
 
@@ -56,8 +91,9 @@ STATES = {
 TRANSITIONS: dict[str, frozenset[str]] = {
     "WAITING": frozenset({"QUEUED", "CANCELLED", "BACKEND_TEST_REQUIRED"}),
     "QUEUED": frozenset({"SENDING", "WAITING", "CANCELLED", "BACKEND_TEST_REQUIRED"}),
-    "SENDING": frozenset({"SENT", "WAITING", "QUEUED", "FAILED", "NOT_SENT",
-                          "BACKEND_TEST_REQUIRED"}),
+    "SENDING": frozenset(
+        {"SENT", "WAITING", "QUEUED", "FAILED", "NOT_SENT", "BACKEND_TEST_REQUIRED"}
+    ),
     "SENT": frozenset({"DELIVERED", "FAILED"}),  # a delivery report may still say it bounced
     "DELIVERED": frozenset(),
     "FAILED": frozenset(),
@@ -124,8 +160,14 @@ def move(
     return moved
 
 
-def move_one(message_id: int, from_state: str, to_state: str, reason: str = "",
-             actor: User | None = None, **fields) -> bool:
+def move_one(
+    message_id: int,
+    from_state: str,
+    to_state: str,
+    reason: str = "",
+    actor: User | None = None,
+    **fields,
+) -> bool:
     """move() for one message: True if it moved."""
     return bool(move([message_id], from_state, to_state, reason, actor, **fields))
 
@@ -134,5 +176,10 @@ def record_creation(message: Message, actor: User | None = None) -> None:
     """The first Event of a message: the state it was created in."""
     if message.state not in INITIAL_STATES:
         raise IllegalTransition(f"a message cannot start in {message.state}")
-    Event.create(action="state", message=message, actor=actor, to_state=message.state,
-                 detail=message.state_reason or "created")
+    Event.create(
+        action="state",
+        message=message,
+        actor=actor,
+        to_state=message.state,
+        detail=message.state_reason or "created",
+    )

@@ -28,8 +28,12 @@ def create_user(email: str, role: str, password: str, name: str = "", actor=None
         raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
     if User.select().where(User.email == email).exists():
         raise UserError(f"a user with the email {email} already exists")
-    user = User.create(email=email, role=role, name=name or email.split("@")[0],
-                       password_hash=generate_password_hash(password))
+    user = User.create(
+        email=email,
+        role=role,
+        name=name or email.split("@")[0],
+        password_hash=generate_password_hash(password),
+    )
     Event.create(action="user_created", actor=actor, detail=f"{email} ({role})")
     return user
 

@@ -1,8 +1,8 @@
 """Channel adapters: one module per channel, each with a Sender of the same small interface.
 
-    sender = open_sender(backend)      # may keep a connection open across messages
-    result = sender.send(message)      # never raises: every failure is a DeliveryResult
-    sender.close()
+sender = open_sender(backend)      # may keep a connection open across messages
+result = sender.send(message)      # never raises: every failure is a DeliveryResult
+sender.close()
 """
 
 from dataclasses import dataclass

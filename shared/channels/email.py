@@ -79,8 +79,9 @@ def build_mime(message, from_address: str) -> bytes:
     display_name = f"{sender.name} via commlog" if sender else "commlog"
     mime["From"] = formataddr((display_name, from_address))
     mime["To"] = message.recipient
-    mime["Subject"] = message.subject if message.subject.isascii() else Header(
-        message.subject, "utf-8")
+    mime["Subject"] = (
+        message.subject if message.subject.isascii() else Header(message.subject, "utf-8")
+    )
     if sender:
         mime["Reply-To"] = formataddr((sender.name, sender.email))
     mime["Date"] = formatdate(localtime=False)
@@ -126,8 +127,9 @@ class EmailSender:
     def connect(self) -> smtplib.SMTP:
         s = self.settings
         if s.security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
