@@ -1,0 +1,186 @@
+"""Shared fixtures: a fresh database per test, the console app and clients, a live SMTP sink,
+a real worker process, and a way to run the `commlog` command."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+# the huey object and the config are read from the environment when first imported: point them
+# at a scratch folder before anything of commlog is imported
+_SESSION_HOME = tempfile.mkdtemp(prefix="commlog-tests-")
+os.environ["COMMLOG_HOME"] = _SESSION_HOME
+os.environ["COMMLOG_SECRET_KEY"] = "tests-only-secret"
+for _name in ("COMMLOG_DATABASE_URL", "COMMLOG_QUEUE_URL", "COMMLOG_ALERT_SMTP_URL"):
+    os.environ.pop(_name, None)
+
+import pytest  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+
+from shared.db import connect, db  # noqa: E402
+from shared.models import create_schema  # noqa: E402
+from shared.users import create_user  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    """Poll until predicate() is truthy; return its value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def home(tmp_path):
+    """An empty COMMLOG_HOME for this test; its SQLite files are the test's database."""
+    path = tmp_path / "var"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def commlog_env(home):
+    """The environment for commlog processes started by this test."""
+    env = dict(os.environ)
+    env["COMMLOG_HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def database(home):
+    """A fresh SQLite database with every table, bound for this test."""
+    database = connect(f"sqlite:///{home}/commlog.db")
+    create_schema()
+    yield database
+    db.close()
+
+
+@pytest.fixture
+def app(database):
+    from console import create_app
+
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def support_user(database):
+    return create_user("support@example.com", "support", PASSWORD, "Sam Support")
+
+
+@pytest.fixture
+def admin_user(database):
+    return create_user("admin@example.com", "admin", PASSWORD, "Ada Admin")
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def log_in(client, email: str, password: str = PASSWORD):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def support_client(client, support_user):
+    assert log_in(client, support_user.email).status_code == 302
+    return client
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message it receives, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = message_from_bytes(envelope.original_content, policy=default_policy)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on a free loopback port that records what it receives."""
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.handler_obj = handler
+    yield controller
+    controller.stop()
+
+
+def run_commlog(args, env, input_text=None, cwd=None, timeout=60):
+    """Run the `commlog` command as a user would, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        # a scratch folder, so that no developer's .env leaks into the test
+        cwd=cwd or Path(env["COMMLOG_HOME"]).parent,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def start_worker(commlog_env, tmp_path):
+    """Start real `commlog worker` consumer processes; all are stopped after the test."""
+    started = []
+
+    def start(*args):
+        log = open(tmp_path / f"worker-{len(started)}.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "worker", *args],
+            env=commlog_env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        return process
+
+    yield start
+    for process, log in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()

@@ -1,0 +1,42 @@
+"""The one config loader."""
+
+import pytest
+
+from shared.config import load_config
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in (
+        "COMMLOG_HOME",
+        "COMMLOG_DATABASE_URL",
+        "COMMLOG_QUEUE_URL",
+        "COMMLOG_SECRET_KEY",
+        "COMMLOG_ALERT_SMTP_URL",
+        "COMMLOG_WORKERS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_defaults_create_var_and_a_stable_secret_key(clean_env):
+    config = load_config()
+    assert config.home.name == "var" and (clean_env / "var").is_dir()
+    assert config.database_url == "sqlite:///var/commlog.db"
+    assert config.queue_url == "sqlite:///var/queue.db"
+    assert config.workers == 4 and config.alert_smtp_url is None
+    assert len(config.secret_key) == 64
+    assert load_config().secret_key == config.secret_key
+    assert (clean_env / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_dotenv_is_honoured_and_the_environment_wins(clean_env, monkeypatch):
+    (clean_env / ".env").write_text(
+        "COMMLOG_WORKERS=7\nCOMMLOG_QUEUE_URL=redis://127.0.0.1:6390/0\n"
+    )
+    monkeypatch.setenv("COMMLOG_WORKERS", "2")
+    config = load_config()
+    assert config.workers == 2
+    assert config.queue_url == "redis://127.0.0.1:6390/0"
+    monkeypatch.delenv("COMMLOG_QUEUE_URL")  # load_dotenv put it there
