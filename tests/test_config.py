@@ -15,7 +15,10 @@ def clean_env(monkeypatch, tmp_path):
         "COMMLOG_ALERT_SMTP_URL",
         "COMMLOG_WORKERS",
     ):
-        monkeypatch.delenv(name, raising=False)
+        # set, then delete: undoing both leaves the variable as it was, even after a .env
+        # file has put it into os.environ during the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -39,4 +42,3 @@ def test_dotenv_is_honoured_and_the_environment_wins(clean_env, monkeypatch):
     config = load_config()
     assert config.workers == 2
     assert config.queue_url == "redis://127.0.0.1:6390/0"
-    monkeypatch.delenv("COMMLOG_QUEUE_URL")  # load_dotenv put it there
