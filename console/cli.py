@@ -1,5 +1,6 @@
 """The `commlog` command: a Flask CLI group (SPEC §7, §10)."""
 
+import json
 import logging
 import secrets
 import shlex
@@ -9,10 +10,15 @@ import click
 from flask.cli import AppGroup, FlaskGroup
 
 from console import create_app
+from shared.actions import resend, unresolved_failures
 from shared.backends import BackendError, add_backend
 from shared.channels import redact_url
-from shared.models import Backend, Client, Group, User, create_schema
+from shared.message_json import message_document
+from shared.models import Backend, Client, Event, Group, Message, User, create_schema
 from shared.outbox import SubmissionError, create_message
+from shared.retention import parse_age
+from shared.retention import purge as purge_messages
+from shared.retry import describe, policy_for
 from shared.users import UserError, create_user
 
 cli = FlaskGroup(
@@ -117,7 +123,7 @@ def send(recipient, subject, body, channel, html, client_id, group_id, user_emai
         )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
-    wake(message)
+    wake([message])
     if message.state == "NOT_SENT":
         click.echo(f"Not sent: {message.state_reason}", err=True)
     click.echo(message.uid)
@@ -130,6 +136,83 @@ def _lookup(model, record_id, what):
     if record is None:
         raise click.ClickException(f"there is no {what} with id {record_id}")
     return record
+
+
+@cli.command()
+@click.argument("uid")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(uid, as_json):
+    """Show one message, its attempts and events."""
+    message = Message.get_or_none(Message.uid == uid.strip())
+    if message is None:
+        raise click.ClickException(f"there is no message with the uid {uid}")
+    doc = message_document(message)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{doc['uid']}  {doc['state']}  {doc['channel']} to {doc['recipient']}")
+    click.echo(f"  subject: {doc['subject']}")
+    click.echo(f"  why:     {doc['state_reason'] or '-'}")
+    for a in doc["attempts"]:
+        click.echo(
+            f"  try {a['number']} at {a['started_at']}: {a['outcome']} {a['response'] or ''}"
+        )
+    for e in doc["events"]:
+        change = f"{e['from_state'] or ''} -> {e['to_state']}" if e["to_state"] else e["action"]
+        click.echo(f"  {e['at']}  {change}  {e['detail']}")
+
+
+@cli.command("resend-failed")
+@click.option("--since", type=click.DateTime(), help="Only failures created since (YYYY-MM-DD).")
+@click.option("--channel", type=click.Choice(["email", "sms", "webhook"]))
+@click.option("--dry-run", is_flag=True, help="Only say how many would be resent.")
+def resend_failed(since, channel, dry_run):
+    """Resend the failures that no resend has fixed yet."""
+    from worker.tasks import wake
+
+    failures = list(unresolved_failures(since, channel))
+    if dry_run:
+        click.echo(f"{len(failures)} unresolved failed messages would be resent.")
+        return
+    copies = [resend(message) for message in failures]
+    wake(copies)
+    click.echo(f"Resent {len(copies)} unresolved failed messages.")
+
+
+@cli.command()
+@click.option("--older-than", required=True, help="An age such as 90d, 12h or 4w.")
+@click.option("--bodies-only", is_flag=True, help="Keep the messages, drop their content.")
+def purge(older_than, bodies_only):
+    """Delete finished messages older than the given age (or only their bodies)."""
+    try:
+        age = parse_age(older_than)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--older-than") from None
+    count = purge_messages(age, bodies_only)
+    what = "Dropped the bodies of" if bodies_only else "Deleted"
+    click.echo(f"{what} {count} messages older than {older_than}.")
+
+
+policy_cli = AppGroup("policy", help="Retry policies, one per channel.")
+cli.add_command(policy_cli)
+
+
+@policy_cli.command("set")
+@click.argument("channel", type=click.Choice(["email", "sms", "webhook"]))
+@click.option("--max-retries", type=click.IntRange(min=-1), help="-1 retries forever.")
+@click.option("--backoff-delay", type=click.FloatRange(min=0, min_open=True), help="Seconds.")
+@click.option("--delay-factor", type=click.FloatRange(min=1))
+@click.option("--backoff-max-delay", type=click.FloatRange(min=0, min_open=True), help="Seconds.")
+@click.option("--jitter/--no-jitter", default=None)
+def policy_set(channel, **changes):
+    """Set a channel's retry policy (unset options keep their value)."""
+    policy = policy_for(channel)
+    for name, value in changes.items():
+        if value is not None:
+            setattr(policy, name, value)
+    policy.save()
+    Event.create(action="policy_set", detail=f"{channel}: {describe(policy)}")
+    click.echo(f"{channel}: {describe(policy)}, jitter {'on' if policy.jitter else 'off'}.")
 
 
 @cli.command()
@@ -151,11 +234,21 @@ def web(host, port, threads):
     help="Don't run the periodic tasks: start every consumer but one with this.",
 )
 def worker(workers, no_periodic):
-    """Run the Huey consumer that delivers messages."""
+    """Run the Huey consumer that delivers messages.
+
+    Several consumers may share one queue; the periodic tasks (the sweep) still run once a
+    minute in all, as each period is claimed in the database by one consumer only."""
     from shared.config import load_config
-    from worker.tasks import huey
+    from worker.heartbeat import start_heartbeat
+    from worker.recovery import recover_dead_local_workers
+    from worker.tasks import huey, wake_due_backends
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    recovered = recover_dead_local_workers()
+    if recovered:
+        logging.info("recovered %d messages left by a stopped worker", recovered)
+    wake_due_backends()
+    start_heartbeat()
     consumer = huey.create_consumer(
         workers=workers or load_config().workers, worker_type="thread", periodic=not no_periodic
     )

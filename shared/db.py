@@ -22,7 +22,9 @@ class BaseModel(Model):
 def connect(url: str):
     """Bind the proxy to the database at `url` (any playhouse.db_url URL) and return it."""
     if url.startswith("sqlite:"):
-        database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+        # BEGIN IMMEDIATE: a write transaction takes the write lock up front, so two writers
+        # queue on busy_timeout instead of one failing with "database is locked" on upgrade
+        database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     else:
         database = connect_url(url)
     db.initialize(database)
@@ -31,3 +33,9 @@ def connect(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+def for_update(query):
+    """Lock the selected rows until the transaction ends (PostgreSQL); SQLite's IMMEDIATE
+    transactions already exclude every other writer."""
+    return query if is_sqlite() else query.for_update()

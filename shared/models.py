@@ -1,7 +1,7 @@
 """Every model of commlog (SPEC §2). Models know the database only: no Flask, no Huey."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from peewee import (
     BooleanField,
@@ -198,6 +198,7 @@ class Attempt(BaseModel):
     response = TextField(null=True)
     traceback = TextField(null=True)
     worker = CharField(null=True)
+    provider_id = CharField(null=True)  # the provider's own id for it (SMS delivery checks)
 
     class Meta:
         indexes = ((("message", "number"), True),)
@@ -254,6 +255,13 @@ class WorkerHeartbeat(BaseModel):
     last_beat_at = DateTimeField(default=now)
 
 
+class PeriodicRun(BaseModel):
+    """When each periodic task last ran, so that several consumers run it once per period."""
+
+    name = CharField(unique=True)
+    last_run_at = DateTimeField()
+
+
 class UserPreference(BaseModel):
     user = ForeignKeyField(User, unique=True, backref="preference", on_delete="CASCADE")
     log_columns = JSONField(default=list)
@@ -274,6 +282,7 @@ ALL_MODELS = [
     Incident,
     Job,
     WorkerHeartbeat,
+    PeriodicRun,
     UserPreference,
 ]
 
@@ -282,3 +291,20 @@ def create_schema() -> None:
     """Create every table and index that is missing; safe to repeat."""
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
+
+
+def claim_period(name: str, seconds: float) -> bool:
+    """True for exactly one caller per period: the one whose conditional update wins."""
+    at = now()
+    PeriodicRun.insert(
+        name=name, last_run_at=at - timedelta(seconds=seconds)
+    ).on_conflict_ignore().execute()
+    won = (
+        PeriodicRun.update(last_run_at=at)
+        .where(
+            PeriodicRun.name == name,
+            PeriodicRun.last_run_at <= at - timedelta(seconds=seconds * 0.9),
+        )
+        .execute()
+    )
+    return won == 1

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from shared.backends import HELD_REASON
 from shared.db import db
 from shared.models import CHANNELS, Backend, Message, now
 from shared.recipients import recipient_problem
@@ -40,6 +41,7 @@ def create_message(
     send_at: datetime | None = None,
     metadata: dict | None = None,
     backend: Backend | None = None,
+    resend_of: Message | None = None,
 ) -> Message:
     """Store a new message (QUEUED, WAITING until `send_at`, or NOT_SENT when the recipient is
     unusable) with its first Event. The caller wakes the worker for QUEUED ones."""
@@ -56,6 +58,8 @@ def create_message(
     at = now()
     if problem:
         state, reason = "NOT_SENT", problem
+    elif backend.health == "TEST_REQUIRED":
+        state, reason = "BACKEND_TEST_REQUIRED", HELD_REASON.format(name=backend.name)
     elif send_at and send_at > at:
         state, reason = "WAITING", "scheduled"
     else:
@@ -79,6 +83,7 @@ def create_message(
             queued_at=at if state == "QUEUED" else None,
             next_attempt_at=send_at if state == "WAITING" else None,
             metadata=metadata or {},
+            resend_of=resend_of,
         )
         record_creation(message, actor=sender)
     return message

@@ -1,10 +1,11 @@
 """The message state machine (SPEC §3): the one table of states and transitions, and the one
 function that moves messages between states."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from shared.db import db
-from shared.models import Event, Message, User, now
+from shared.db import db, for_update
+from shared.models import Attempt, Event, Message, User, now
 
 
 @dataclass(frozen=True)
@@ -183,3 +184,108 @@ def record_creation(message: Message, actor: User | None = None) -> None:
         to_state=message.state,
         detail=message.state_reason or "created",
     )
+
+
+def claim(backend_id: int, limit: int, owner: str, lease_until: datetime) -> list[int]:
+    """Claim up to `limit` QUEUED messages of one backend, oldest first, for `owner`:
+    QUEUED → SENDING with a lease, in one atomic UPDATE. Two claimers never get the same one."""
+    due = (
+        Message.select(Message.id)
+        .where(Message.state == "QUEUED", Message.backend == backend_id)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return move(
+        due,
+        "QUEUED",
+        "SENDING",
+        "a worker is sending it",
+        lease_owner=owner,
+        lease_until=lease_until,
+    )
+
+
+@dataclass
+class Settlement:
+    """How one SENDING message ends its attempt: its next state, and the attempt to record
+    (None when nothing was tried, e.g. an invalid recipient)."""
+
+    message_id: int
+    to_state: str
+    reason: str
+    attempt: dict | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
+    """Record a batch of finished attempts in one transaction: the Attempt rows, each message's
+    move out of SENDING, and their Events. Only messages still SENDING under `owner`'s lease
+    are touched (None: whatever the lease); returns their ids."""
+    for s in settlements:
+        check_transition("SENDING", s.to_state)
+    if not settlements:
+        return []
+    with db.atomic():
+        owned = Message.select(Message.id).where(
+            Message.id.in_([s.message_id for s in settlements]), Message.state == "SENDING"
+        )
+        if owner is not None:
+            owned = owned.where(Message.lease_owner == owner)
+        owned_ids = {row.id for row in for_update(owned)}
+        settled = [s for s in settlements if s.message_id in owned_ids]
+        if not settled:
+            return []
+        attempts = [dict(s.attempt, message=s.message_id) for s in settled if s.attempt]
+        if attempts:
+            Attempt.insert_many(attempts).execute()
+        for s in settled:
+            fields = dict(
+                state=s.to_state,
+                state_reason=s.reason,
+                next_attempt_at=s.next_attempt_at,
+                lease_owner=None,
+                lease_until=None,
+                **s.extra,
+            )
+            if s.attempt:
+                fields["attempts"] = s.attempt["number"]
+            if s.sent_at:
+                fields["sent_at"] = s.sent_at
+            Message.update(**fields).where(Message.id == s.message_id).execute()
+        at = now()
+        Event.insert_many(
+            [
+                {
+                    "created_at": at,
+                    "action": "state",
+                    "message": s.message_id,
+                    "from_state": "SENDING",
+                    "to_state": s.to_state,
+                    "detail": s.reason,
+                }
+                for s in settled
+            ]
+        ).execute()
+        _resolve_originals([s.message_id for s in settled if s.to_state == "SENT"])
+    return [s.message_id for s in settled]
+
+
+def _resolve_originals(sent_ids: list[int]) -> None:
+    """A resend that got through resolves the failed messages it was made for."""
+    if not sent_ids:
+        return
+    resends = Message.select(Message.id, Message.resend_of).where(
+        Message.id.in_(sent_ids), Message.resend_of.is_null(False)
+    )
+    for resend in resends:
+        original_id = resend.resend_of_id
+        # walk up the chain: a resend of a failed resend resolves both
+        while original_id is not None:
+            original = Message.get_or_none(Message.id == original_id)
+            if original is None or original.resolved_by_id is not None:
+                break
+            if original.state in ("FAILED", "NOT_SENT"):
+                Message.update(resolved_by=resend.id).where(Message.id == original.id).execute()
+            original_id = original.resend_of_id

@@ -68,9 +68,13 @@ def commlog_env(home):
 
 @pytest.fixture
 def database(home):
-    """A fresh SQLite database with every table, bound for this test."""
+    """A fresh SQLite database with every table, and a fresh queue, bound for this test: what
+    the test enqueues reaches the workers it starts (they use the same COMMLOG_HOME)."""
+    from worker.queue import huey, make_huey
+
     database = connect(f"sqlite:///{home}/commlog.db")
     create_schema()
+    huey.storage = make_huey(f"sqlite:///{home}/queue.db").storage
     yield database
     db.close()
 
@@ -184,3 +188,24 @@ def start_worker(commlog_env, tmp_path):
                 process.kill()
                 process.wait()
         log.close()
+
+
+@pytest.fixture
+def fast_retries(database):
+    """Retry policies with short delays, so a test sees several retries in a few seconds."""
+    from shared.models import RetryPolicy
+
+    for channel in ("email", "sms", "webhook"):
+        RetryPolicy.create(
+            channel=channel,
+            max_retries=4,
+            backoff_delay=0.2,
+            delay_factor=2,
+            backoff_max_delay=1,
+            jitter=False,
+        )
+
+
+def sink_message_ids(sink) -> list[str]:
+    """The Message-ID header of every mail the sink received, in order."""
+    return [mail["Message-ID"] for _, _, mail in sink.handler_obj.messages]

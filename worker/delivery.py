@@ -1,108 +1,198 @@
-"""Delivering messages: claim, validate, send through the channel, record the attempt."""
+"""Delivering messages: claim a batch, send it over one kept-open connection, settle the outcomes
+in one batched write. The database is the truth; the queue only says "look now"."""
 
+import threading
 import traceback
 from datetime import timedelta
-from itertools import groupby
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
-from shared.channels import CONFIG, SENT, DeliveryResult, open_sender
-from shared.db import db
+from shared.backends import HELD_REASON, hold_for_backend_test
+from shared.channels import CONFIG, PERMANENT, SENT, DeliveryResult, open_sender
+from shared.config import load_config
 from shared.models import Attempt, Backend, Message, User, now
 from shared.recipients import recipient_problem
-from shared.states import move, move_one
+from shared.retry import next_retry_at, policy_for
+from shared.states import Settlement, claim, move, settle
 from worker.identity import worker_id
+from worker.journal import Journal, journal_folder
 
-LEASE = timedelta(minutes=5)  # a message SENDING longer than this is recovered by the sweep
+BATCH_SIZE = 100
+LEASE = timedelta(minutes=5)  # renewed while a slow batch is still being sent
+BATCHES_PER_TASK = 20  # then the task re-enqueues itself, so other backends get a turn
+
+_thread = threading.local()  # per worker thread: the open senders and the journal
 
 
-def deliver(message_ids: list[int]) -> None:
-    """Deliver these messages, those still QUEUED: each is claimed by exactly one worker."""
-    owner = worker_id()
-    claimed = move(
-        message_ids,
-        "QUEUED",
-        "SENDING",
-        "a worker is sending it",
-        lease_owner=owner,
-        lease_until=now() + LEASE,
+def send_due(backend_id: int) -> bool:
+    """Release the backend's due retries, then claim and send batches of its QUEUED messages.
+    Returns True when more are waiting than this run took."""
+    release_due(backend_id)
+    for _ in range(BATCHES_PER_TASK):
+        owner = worker_id()
+        claimed = claim(backend_id, BATCH_SIZE, owner, now() + LEASE)
+        if not claimed:
+            return False
+        deliver(backend_id, claimed, owner)
+    return True
+
+
+def release_due(backend_id: int) -> list[int]:
+    """WAITING messages whose time has come go back to QUEUED."""
+    due = Message.select(Message.id).where(
+        Message.state == "WAITING", Message.backend == backend_id, Message.next_attempt_at <= now()
     )
-    if not claimed:
-        return
-    messages = (
+    return move(due, "WAITING", "QUEUED", "its time has come", queued_at=now())
+
+
+def next_due_at(backend_id: int):
+    """When the backend's next WAITING message is due, or None."""
+    return (
+        Message.select(fn.MIN(Message.next_attempt_at))
+        .where(Message.state == "WAITING", Message.backend == backend_id)
+        .scalar()
+    )
+
+
+def deliver(backend_id: int, message_ids: list[int], owner: str) -> None:
+    """Send messages claimed by `owner` (all SENDING, all for this backend)."""
+    backend = Backend.get_by_id(backend_id)
+    messages = list(
         Message.select(Message, User)
         .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
-        .where(Message.id.in_(claimed))
-        .order_by(Message.backend, Message.id)
+        .where(Message.id.in_(message_ids))
+        .order_by(Message.id)
     )
-    for backend_id, batch in groupby(messages, key=lambda m: m.backend_id):
-        _deliver_through(Backend.get_by_id(backend_id), list(batch), owner)
-
-
-def _deliver_through(backend: Backend, messages: list[Message], owner: str) -> None:
-    """Send a batch over one connection to one backend."""
+    if backend.health == "TEST_REQUIRED":
+        settle([_held(m, backend) for m in messages], owner)
+        return
+    journal = _journal(owner)
+    policy = policy_for(backend.channel)
+    settlements: list[Settlement] = []
     try:
-        sender = open_sender(backend)
+        sender = _sender(backend)
     except Exception as exc:
-        result = DeliveryResult(
+        sender = None
+        broken = DeliveryResult(
             CONFIG,
             f"The backend's settings are unusable: {exc}",
             type(exc).__name__,
             traceback=traceback.format_exc(),
         )
-        for message in messages:
-            _record(message, result, now(), owner)
-        return
-    try:
-        for message in messages:
-            problem = recipient_problem(message.channel, message.recipient)
-            if problem:
-                move_one(
-                    message.id, "SENDING", "NOT_SENT", problem, lease_owner=None, lease_until=None
-                )
-                continue
+    lease_renewal = now() + LEASE / 2
+    for index, message in enumerate(messages):
+        problem = recipient_problem(message.channel, message.recipient)
+        if problem:
+            settlement = Settlement(message.id, "NOT_SENT", problem)
+        else:
+            if now() > lease_renewal:
+                lease_renewal = _renew_lease([m.id for m in messages[index:]], owner)
+            journal.started(message.id)
             started = now()
-            _record(message, sender.send(message), started, owner)
-    finally:
-        sender.close()
+            result = sender.send(message) if sender else broken
+            settlement = _settlement(message, backend, policy, result, started, owner)
+        journal.finished(settlement)
+        settlements.append(settlement)
+        if settlement.to_state == "BACKEND_TEST_REQUIRED":
+            # the backend refused its own settings: hold the rest without trying them
+            settlements += [_held(m, backend) for m in messages[index + 1 :]]
+            hold_for_backend_test(backend, result.response)
+            break
+    settle(settlements, owner)
+    journal.clear()
 
 
-def _record(message: Message, result: DeliveryResult, started, owner: str) -> None:
-    """Write the attempt and the message's new state together."""
+def _settlement(message, backend, policy, result: DeliveryResult, started, owner) -> Settlement:
+    """What one try's result means for the message (SPEC §5)."""
     finished = now()
     number = message.attempts + 1
-    with db.atomic():
-        Attempt.create(
-            message=message.id,
-            number=number,
-            started_at=started,
-            finished_at=finished,
-            outcome=result.outcome,
-            error_type=result.error_type,
-            smtp_code=result.smtp_code,
-            http_status=result.http_status,
-            response=result.response,
-            traceback=result.traceback,
-            worker=owner,
+    attempt = {
+        "number": number,
+        "started_at": started,
+        "finished_at": finished,
+        "outcome": result.outcome,
+        "error_type": result.error_type,
+        "smtp_code": result.smtp_code,
+        "http_status": result.http_status,
+        "response": result.response,
+        "traceback": result.traceback,
+        "worker": owner,
+        "provider_id": result.provider_id,
+    }
+    if result.outcome == SENT:
+        return Settlement(
+            message.id,
+            "SENT",
+            f"Accepted by {backend.name}: {result.response}",
+            attempt,
+            sent_at=finished,
         )
-        if result.outcome == SENT:
-            move_one(
-                message.id,
-                "SENDING",
-                "SENT",
-                result.response,
-                attempts=number,
-                sent_at=finished,
-                lease_owner=None,
-                lease_until=None,
-            )
-        else:
-            move_one(
-                message.id,
-                "SENDING",
-                "FAILED",
-                result.response,
-                attempts=number,
-                lease_owner=None,
-                lease_until=None,
-            )
+    if result.outcome == CONFIG:
+        return Settlement(
+            message.id,
+            "BACKEND_TEST_REQUIRED",
+            f"Held: {backend.name} refused its own settings ({result.response}). "
+            "An admin must fix and test the backend; no retries are used up.",
+            attempt,
+        )
+    if result.outcome == PERMANENT:
+        return Settlement(message.id, "FAILED", f"Refused for good: {result.response}", attempt)
+    tries = _retryable_tries(message.id) + 1
+    retry_at = next_retry_at(policy, tries, finished)
+    if retry_at is None:
+        return Settlement(
+            message.id,
+            "FAILED",
+            f"Gave up after {tries} tries. Last error: {result.response}",
+            attempt,
+        )
+    of = "∞" if policy.max_retries == -1 else policy.max_retries
+    return Settlement(
+        message.id,
+        "WAITING",
+        f"Try {tries} failed ({result.response}); retry {tries} of {of} at {retry_at:%H:%M:%S} UTC",
+        attempt,
+        next_attempt_at=retry_at,
+    )
+
+
+def _retryable_tries(message_id: int) -> int:
+    """Earlier tries that count against the retry policy (a held try does not)."""
+    return (
+        Attempt.select()
+        .where(Attempt.message == message_id, Attempt.outcome.in_(("transient_error", "unknown")))
+        .count()
+    )
+
+
+def _held(message, backend) -> Settlement:
+    return Settlement(message.id, "BACKEND_TEST_REQUIRED", HELD_REASON.format(name=backend.name))
+
+
+def _renew_lease(message_ids: list[int], owner: str):
+    Message.update(lease_until=now() + LEASE).where(
+        Message.id.in_(message_ids), Message.state == "SENDING", Message.lease_owner == owner
+    ).execute()
+    return now() + LEASE / 2
+
+
+def _journal(owner: str) -> Journal:
+    journal = getattr(_thread, "journal", None)
+    if journal is None or journal.owner != owner:
+        journal = _thread.journal = Journal(journal_folder(load_config().home), owner)
+    return journal
+
+
+def _sender(backend: Backend):
+    """This thread's open sender for the backend, kept across batches (and reopened when the
+    backend's settings change)."""
+    senders = getattr(_thread, "senders", None)
+    if senders is None:
+        senders = _thread.senders = {}
+    url, sender = senders.get(backend.id, (None, None))
+    if sender is None or url != backend.url:
+        if sender is not None:
+            sender.close()
+        sender = open_sender(backend)
+        senders[backend.id] = (backend.url, sender)
+    return sender

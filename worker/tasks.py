@@ -1,8 +1,14 @@
-"""The worker's tasks. Tasks take message ids, never objects: the database is the truth."""
+"""The worker's tasks. Tasks take ids, never objects: the database is the truth, and the queue
+only says "look at backend N now". Losing the queue loses nothing: the sweep finds what is due."""
+
+from datetime import timedelta
+
+from huey import crontab
 
 from shared.config import load_config
 from shared.db import connect, db
-from worker.delivery import deliver
+from shared.models import Message, claim_period, now
+from worker import delivery, recovery
 from worker.queue import huey
 
 
@@ -14,12 +20,59 @@ def open_database():
 
 
 @huey.task()
-def send_message(message_id: int) -> None:
-    """Send one message, if it is still QUEUED."""
-    deliver([message_id])
+def send_due(backend_id: int) -> None:
+    """Send the backend's due messages, in batches over one connection."""
+    more = delivery.send_due(backend_id)
+    if more:
+        send_due(backend_id)
+    _schedule_next_retry(backend_id)
 
 
-def wake(message) -> None:
-    """Tell the worker that a QUEUED message is due now."""
-    if message.state == "QUEUED":
-        send_message(message.id)
+def _schedule_next_retry(backend_id: int) -> None:
+    due_at = delivery.next_due_at(backend_id)
+    if due_at is not None:
+        send_due.schedule((backend_id,), delay=max((due_at - now()).total_seconds(), 0))
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep() -> dict | None:
+    """Once a minute, in one consumer however many run: the sweep."""
+    if claim_period("sweep", 60):
+        return run_sweep()
+    return None
+
+
+def run_sweep() -> dict:
+    """Recover what dead workers left, and wake every backend with due messages (so a lost or
+    never-sent wake-up call costs at most a minute). Returns what it did."""
+    recovered = recovery.recover_dead_local_workers() + recovery.recover_expired_leases()
+    woken = wake_due_backends()
+    return {"recovered": recovered, "backends_woken": woken}
+
+
+def wake_due_backends() -> int:
+    """Enqueue a send for each backend that has QUEUED messages or WAITING ones that are due."""
+    due = (
+        Message.select(Message.backend)
+        .distinct()
+        .where(
+            (Message.state == "QUEUED")
+            | ((Message.state == "WAITING") & (Message.next_attempt_at <= now()))
+        )
+    )
+    backend_ids = {row.backend_id for row in due if row.backend_id is not None}
+    for backend_id in backend_ids:
+        send_due(backend_id)
+    return len(backend_ids)
+
+
+def wake(messages) -> None:
+    """Tell the worker about new or released messages: one task per backend for the QUEUED
+    ones, a scheduled one for those WAITING for their time."""
+    queued = {m.backend_id for m in messages if m.state == "QUEUED"}
+    for backend_id in queued:
+        send_due(backend_id)
+    for m in messages:
+        if m.state == "WAITING" and m.next_attempt_at:
+            delay = timedelta(0) if m.next_attempt_at <= now() else m.next_attempt_at - now()
+            send_due.schedule((m.backend_id,), delay=delay.total_seconds())
