@@ -58,23 +58,17 @@ def cancel(message: Message, actor=None) -> bool:
 
 
 def unresolved_failures(since: datetime | None = None, channel: str | None = None):
-    """FAILED and NOT_SENT messages with no resend that got through or is still on its way:
-    the failures that are still work to do."""
-    pending_resend = Message.alias()
+    """The failures that are still work to do: FAILED and NOT_SENT messages that no resend has
+    resolved and that were not resent yet. A chain of resends shows once, by its newest
+    failure, so nothing is resent twice."""
+    resent = Message.alias()
     query = (
         Message.select()
-        .join(
-            pending_resend,
-            JOIN.LEFT_OUTER,
-            on=(
-                (pending_resend.resend_of == Message.id)
-                & pending_resend.state.not_in(("FAILED", "NOT_SENT", "CANCELLED"))
-            ),
-        )
+        .join(resent, JOIN.LEFT_OUTER, on=(resent.resend_of == Message.id))
         .where(
             Message.state.in_(("FAILED", "NOT_SENT")),
             Message.resolved_by.is_null(),
-            pending_resend.id.is_null(),
+            resent.id.is_null(),
         )
         .order_by(Message.id)
     )

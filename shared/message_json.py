@@ -1,5 +1,7 @@
 """A message as a JSON document, with its attempts and events (`commlog show`, the API)."""
 
+from peewee import JOIN
+
 from shared.models import Attempt, Event, Message, User
 
 
@@ -63,7 +65,7 @@ def message_document(message: Message, history: bool = True) -> dict:
                 "actor": e.actor.email if e.actor_id else None,
             }
             for e in Event.select(Event, User)
-            .join(User, on=(Event.actor == User.id), join_type="LEFT OUTER")
+            .join(User, on=(Event.actor == User.id), join_type=JOIN.LEFT_OUTER)
             .where(Event.message == message.id)
             .order_by(Event.id)
         ]

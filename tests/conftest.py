@@ -142,7 +142,6 @@ def smtp_sink():
     handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    controller.handler_obj = handler
     yield controller
     controller.stop()
 
@@ -208,4 +207,4 @@ def fast_retries(database):
 
 def sink_message_ids(sink) -> list[str]:
     """The Message-ID header of every mail the sink received, in order."""
-    return [mail["Message-ID"] for _, _, mail in sink.handler_obj.messages]
+    return [mail["Message-ID"] for _, _, mail in sink.handler.messages]

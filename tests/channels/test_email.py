@@ -55,7 +55,7 @@ def test_one_connection_carries_many_messages_with_html(database, smtp_sink):
     finally:
         sender.close()
     assert [r.outcome for r in results] == [SENT] * 3
-    handler = smtp_sink.handler_obj
+    handler = smtp_sink.handler
     assert handler.connections == 1 and len(handler.messages) == 3
     mail = handler.messages[0][2]
     assert mail["Subject"] == "Grüße"
@@ -70,7 +70,7 @@ def test_a_stale_connection_is_reopened_once(database, smtp_sink):
     sender.smtp.sock.close()  # the server dropped the idle connection
     assert sender.send(message).ok
     sender.close()
-    assert len(smtp_sink.handler_obj.messages) == 2
+    assert len(smtp_sink.handler.messages) == 2
 
 
 def test_nobody_listening_is_transient(database):

@@ -168,7 +168,7 @@ def test_garbage_addresses_are_not_sent_and_nothing_is_tried(database, smtp_sink
     assert states(made) == ["NOT_SENT"] * len(garbage)
     assert all(Message.get_by_id(m.id).state_reason for m in made + [late])
     assert Attempt.select().where(Attempt.message.in_([m.id for m in made + [late]])).count() == 0
-    assert [rcpt for _, rcpt, _ in smtp_sink.handler_obj.messages] == [["good@example.com"]]
+    assert [rcpt for _, rcpt, _ in smtp_sink.handler.messages] == [["good@example.com"]]
 
 
 class CountingAuth(RecordingHandler):

@@ -37,7 +37,7 @@ def test_a_sent_email_arrives_and_is_recorded(database, commlog_env, smtp_sink, 
 
     wait_for(lambda: Message.get(Message.uid == uid).state == "SENT", what="the message SENT")
     mail_from, rcpt_tos, mail = wait_for(
-        lambda: smtp_sink.handler_obj.messages[0:1], what="the mail at the sink"
+        lambda: smtp_sink.handler.messages[0:1], what="the mail at the sink"
     )[0]
     assert mail_from == "office@example.com"
     assert rcpt_tos == ["Bob@Example.com"]
