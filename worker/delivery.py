@@ -8,33 +8,31 @@ from datetime import timedelta
 from peewee import JOIN, fn
 
 from shared.backends import HELD_REASON, hold_for_backend_test
-from shared.channels import CONFIG, PERMANENT, SENT, DeliveryResult, open_sender
+from shared.channels import (
+    CONFIG,
+    INVALID_RECIPIENT,
+    PERMANENT,
+    SENT,
+    DeliveryResult,
+    open_sender,
+)
 from shared.config import load_config
 from shared.models import Attempt, Backend, Message, User, now
 from shared.recipients import recipient_problem
 from shared.retry import next_retry_at, policy_for
 from shared.states import Settlement, claim, move, settle
-from worker.identity import worker_id
 from worker.journal import Journal, journal_folder
 
 BATCH_SIZE = 100
 LEASE = timedelta(minutes=5)  # renewed while a slow batch is still being sent
-BATCHES_PER_TASK = 20  # then the task re-enqueues itself, so other backends get a turn
 
 _thread = threading.local()  # per worker thread: the open senders and the journal
 
 
-def send_due(backend_id: int) -> bool:
-    """Release the backend's due retries, then claim and send batches of its QUEUED messages.
-    Returns True when more are waiting than this run took."""
+def claim_due(backend_id: int, owner: str) -> list[int]:
+    """Release the backend's due retries, then claim a batch of its QUEUED messages."""
     release_due(backend_id)
-    for _ in range(BATCHES_PER_TASK):
-        owner = worker_id()
-        claimed = claim(backend_id, BATCH_SIZE, owner, now() + LEASE)
-        if not claimed:
-            return False
-        deliver(backend_id, claimed, owner)
-    return True
+    return claim(backend_id, BATCH_SIZE, owner, now() + LEASE)
 
 
 def release_due(backend_id: int) -> list[int]:
@@ -134,6 +132,10 @@ def _settlement(message, backend, policy, result: DeliveryResult, started, owner
             f"Held: {backend.name} refused its own settings ({result.response}). "
             "An admin must fix and test the backend; no retries are used up.",
             attempt,
+        )
+    if result.outcome == INVALID_RECIPIENT:
+        return Settlement(
+            message.id, "FAILED", f"The recipient is not usable: {result.response}", attempt
         )
     if result.outcome == PERMANENT:
         return Settlement(message.id, "FAILED", f"Refused for good: {result.response}", attempt)

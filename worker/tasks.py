@@ -9,6 +9,7 @@ from shared.config import load_config
 from shared.db import connect, db
 from shared.models import Message, claim_period, now
 from worker import delivery, recovery
+from worker.identity import worker_id
 from worker.queue import huey
 
 
@@ -21,10 +22,14 @@ def open_database():
 
 @huey.task()
 def send_due(backend_id: int) -> None:
-    """Send the backend's due messages, in batches over one connection."""
-    more = delivery.send_due(backend_id)
-    if more:
+    """Send one batch of the backend's due messages over this thread's open connection."""
+    owner = worker_id()
+    claimed = delivery.claim_due(backend_id, owner)
+    if len(claimed) == delivery.BATCH_SIZE:
+        # more may be waiting: let another worker thread start on them right away
         send_due(backend_id)
+    if claimed:
+        delivery.deliver(backend_id, claimed, owner)
     _schedule_next_retry(backend_id)
 
 

@@ -6,7 +6,7 @@ sender.close()
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 SENT = "sent"
 TRANSIENT = "transient_error"  # try again later
@@ -23,21 +23,40 @@ class DeliveryResult:
     smtp_code: int | None = None
     http_status: int | None = None
     traceback: str | None = None
+    provider_id: str | None = None  # the provider's own id for the message, to ask about it later
 
     @property
     def ok(self) -> bool:
         return self.outcome == SENT
 
 
+# query parameters whose values are secrets, wherever they appear in a backend's URL
+SECRET_PARAMS = frozenset({"token", "secret", "key", "api_key", "password", "access_token"})
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ****, for display and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:****@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with any password and secret query parameters replaced by ****, for display
+    and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"  # it may hold a secret we cannot find: show none of it
+    redacted = parts
+    if parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        redacted = redacted._replace(netloc=f"{parts.username or ''}:****@{host}")
+    if parts.query:
+        # pair by pair rather than parse and re-encode, so that the rest reads as it was typed
+        query = "&".join(_redact_pair(pair) for pair in parts.query.split("&"))
+        redacted = redacted._replace(query=query)
+    return url if redacted == parts else urlunsplit(redacted)
+
+
+def _redact_pair(pair: str) -> str:
+    name, equals, _ = pair.partition("=")
+    if equals and unquote_plus(name).lower() in SECRET_PARAMS:
+        return f"{name}=****"
+    return pair
 
 
 def open_sender(backend):
@@ -46,4 +65,12 @@ def open_sender(backend):
         from shared.channels.email import EmailSender
 
         return EmailSender(backend)
+    if backend.channel == "sms":
+        from shared.channels.sms import SmsSender
+
+        return SmsSender(backend)
+    if backend.channel == "webhook":
+        from shared.channels.webhook import WebhookSender
+
+        return WebhookSender(backend)
     raise NotImplementedError(f"no sender for channel {backend.channel!r} yet")
