@@ -1,10 +1,12 @@
 """The message state machine (SPEC §3): the one table of states and transitions, and the one
 function that moves messages between states."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from shared.db import db, for_update
+from peewee import fn
+
+from shared.db import db, for_update, insert_rows
 from shared.models import Attempt, Event, Message, User, now
 
 
@@ -142,23 +144,27 @@ def move(
             .returning(Message.id)
         )
         moved = [row.id for row in query.execute()]
-        if moved:
-            at = now()
-            Event.insert_many(
-                [
-                    {
-                        "created_at": at,
-                        "action": "state",
-                        "message": message_id,
-                        "actor": actor,
-                        "from_state": from_state,
-                        "to_state": to_state,
-                        "detail": reason,
-                    }
-                    for message_id in moved
-                ]
-            ).execute()
+        _record_moves(moved, from_state, to_state, reason, actor)
     return moved
+
+
+def _record_moves(ids: list[int], from_state: str, to_state: str, reason: str, actor=None):
+    at = now()
+    insert_rows(
+        Event,
+        [
+            {
+                "created_at": at,
+                "action": "state",
+                "message": message_id,
+                "actor": actor,
+                "from_state": from_state,
+                "to_state": to_state,
+                "detail": reason,
+            }
+            for message_id in ids
+        ],
+    )
 
 
 def move_one(
@@ -214,15 +220,14 @@ class Settlement:
     to_state: str
     reason: str
     attempt: dict | None = None
-    sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
     """Record a batch of finished attempts in one transaction: the Attempt rows, each message's
     move out of SENDING, and their Events. Only messages still SENDING under `owner`'s lease
-    are touched (None: whatever the lease); returns their ids."""
+    are touched (None: whatever the lease); returns their ids. Messages that end the same way
+    (say, all SENT through one backend) are moved by a single UPDATE."""
     for s in settlements:
         check_transition("SENDING", s.to_state)
     if not settlements:
@@ -235,41 +240,33 @@ def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
             owned = owned.where(Message.lease_owner == owner)
         owned_ids = {row.id for row in for_update(owned)}
         settled = [s for s in settlements if s.message_id in owned_ids]
-        if not settled:
-            return []
-        attempts = [dict(s.attempt, message=s.message_id) for s in settled if s.attempt]
-        if attempts:
-            Attempt.insert_many(attempts).execute()
+        insert_rows(Attempt, [dict(s.attempt, message=s.message_id) for s in settled if s.attempt])
+        groups: dict[tuple, list[int]] = {}
         for s in settled:
+            key = (s.to_state, s.reason, bool(s.attempt), s.next_attempt_at)
+            groups.setdefault(key, []).append(s.message_id)
+        for (to_state, reason, tried, next_attempt_at), ids in groups.items():
             fields = dict(
-                state=s.to_state,
-                state_reason=s.reason,
-                next_attempt_at=s.next_attempt_at,
+                state=to_state,
+                state_reason=reason,
+                next_attempt_at=next_attempt_at,
                 lease_owner=None,
                 lease_until=None,
-                **s.extra,
             )
-            if s.attempt:
-                fields["attempts"] = s.attempt["number"]
-            if s.sent_at:
-                fields["sent_at"] = s.sent_at
-            Message.update(**fields).where(Message.id == s.message_id).execute()
-        at = now()
-        Event.insert_many(
-            [
-                {
-                    "created_at": at,
-                    "action": "state",
-                    "message": s.message_id,
-                    "from_state": "SENDING",
-                    "to_state": s.to_state,
-                    "detail": s.reason,
-                }
-                for s in settled
-            ]
-        ).execute()
+            if tried:
+                fields["attempts"] = Message.attempts + 1
+            if to_state == "SENT":
+                fields["sent_at"] = _last_attempt_finished_at()
+            Message.update(**fields).where(Message.id.in_(ids)).execute()
+            _record_moves(ids, "SENDING", to_state, reason)
         _resolve_originals([s.message_id for s in settled if s.to_state == "SENT"])
     return [s.message_id for s in settled]
+
+
+def _last_attempt_finished_at():
+    """For an UPDATE of messages: the end of each one's latest attempt, i.e. when it was sent."""
+    latest = Attempt.alias()
+    return latest.select(fn.MAX(latest.finished_at)).where(latest.message == Message.id)
 
 
 def _resolve_originals(sent_ids: list[int]) -> None:

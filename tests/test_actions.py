@@ -30,7 +30,7 @@ def failed_message(recipient="bob@example.com", reason="550 No such user"):
 
 def mark_sent(message):
     Message.update(state="SENDING").where(Message.id == message.id).execute()
-    settle([Settlement(message.id, "SENT", "250 OK", sent_at=now())], owner=None)
+    settle([Settlement(message.id, "SENT", "250 OK")], owner=None)
 
 
 def test_resend_makes_a_new_message_and_never_changes_the_original(backend, support_user):

@@ -121,9 +121,8 @@ def _settlement(message, backend, policy, result: DeliveryResult, started, owner
         return Settlement(
             message.id,
             "SENT",
-            f"Accepted by {backend.name}: {result.response}",
+            f"Accepted by {backend.name}.",  # its exact words are on the attempt
             attempt,
-            sent_at=finished,
         )
     if result.outcome == CONFIG:
         return Settlement(

@@ -10,6 +10,7 @@ worker died can be sent twice (with the same Message-ID).
 
 import json
 import os
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -65,31 +66,14 @@ def read_journal(path: Path) -> tuple[set[int], list[Settlement]]:
 
 
 def _encode(s: Settlement) -> dict:
-    return {
-        "message_id": s.message_id,
-        "to_state": s.to_state,
-        "reason": s.reason,
-        "attempt": s.attempt,
-        "sent_at": s.sent_at,
-        "next_attempt_at": s.next_attempt_at,
-        "extra": s.extra,
-    }
+    return asdict(s)
 
 
 def _decode(record: dict) -> Settlement:
-    attempt = record["attempt"]
-    if attempt:
-        for key in ("started_at", "finished_at"):
-            if attempt.get(key):
-                attempt[key] = datetime.fromisoformat(attempt[key])
-    return Settlement(
-        message_id=record["message_id"],
-        to_state=record["to_state"],
-        reason=record["reason"],
-        attempt=attempt,
-        sent_at=datetime.fromisoformat(record["sent_at"]) if record["sent_at"] else None,
-        next_attempt_at=(
-            datetime.fromisoformat(record["next_attempt_at"]) if record["next_attempt_at"] else None
-        ),
-        extra=record.get("extra") or {},
-    )
+    settlement = Settlement(**record)
+    if settlement.next_attempt_at:
+        settlement.next_attempt_at = datetime.fromisoformat(settlement.next_attempt_at)
+    for key in ("started_at", "finished_at"):
+        if settlement.attempt and settlement.attempt.get(key):
+            settlement.attempt[key] = datetime.fromisoformat(settlement.attempt[key])
+    return settlement
