@@ -19,6 +19,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PY = sys.executable
 
 
@@ -70,28 +71,24 @@ def sink_limit(port: int, total: int, clients: int) -> float:
 
 
 def commlog_rate(port: int, count: int, threads: int, processes: int) -> float:
-    """Messages/s from QUEUED to SENT with `processes` workers of `threads` threads each."""
+    """Messages/s from QUEUED to SENT with `processes` workers of `threads` threads each: the
+    workers are started and idle first, then the messages are queued and the clock starts."""
+    from shared.db import connect, db
+    from shared.models import Backend, Message, WorkerHeartbeat, create_schema, new_uid, now
+    from worker.queue import huey, make_huey
+    from worker.tasks import send_due
+
     home = Path(tempfile.mkdtemp(prefix="commlog-bench-"))
     env = {**os.environ, "COMMLOG_HOME": str(home)}
     env.pop("COMMLOG_DATABASE_URL", None)
     env.pop("COMMLOG_QUEUE_URL", None)
-    code = f"""
-from shared.db import connect
-from shared.models import Backend, Message, create_schema, new_uid, now
-connect("sqlite:///{home}/commlog.db")
-create_schema()
-backend = Backend.create(name="sink", channel="email", url="smtp://127.0.0.1:{port}",
-                         is_default=True)
-rows = [dict(uid=new_uid(), channel="email", recipient=f"client{{i}}@example.com",
-             subject="Your repayment is due", body_text="Dear client, your repayment is due.",
-             backend=backend.id, state="QUEUED", queued_at=now(), metadata={{}})
-        for i in range({count})]
-for start in range(0, len(rows), 500):
-    Message.insert_many(rows[start:start + 500]).execute()
-"""
-    subprocess.run([PY, "-c", code], env=env, cwd=home, check=True)
+    connect(f"sqlite:///{home}/commlog.db")
+    create_schema()
+    huey.storage = make_huey(f"sqlite:///{home}/queue.db").storage
+    backend = Backend.create(
+        name="sink", channel="email", url=f"smtp://127.0.0.1:{port}", is_default=True
+    )
     workers = []
-    started = time.perf_counter()
     for i in range(processes):
         args = [PY, "-m", "console.cli", "worker", "-w", str(threads)]
         if i:
@@ -101,11 +98,30 @@ for start in range(0, len(rows), 500):
                 args, env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         )
-    import sqlite3
-
-    db = sqlite3.connect(home / "commlog.db")
     try:
-        while db.execute("select count(*) from message where state = 'SENT'").fetchone()[0] < count:
+        while WorkerHeartbeat.select().count() < processes:
+            time.sleep(0.05)
+        rows = [
+            dict(
+                uid=new_uid(),
+                channel="email",
+                recipient=f"client{i}@example.com",
+                subject="Your repayment is due",
+                body_text="Dear client, it is due.",
+                backend=backend.id,
+                state="QUEUED",
+                queued_at=now(),
+                metadata={},
+            )
+            for i in range(count)
+        ]
+        started = time.perf_counter()
+        with db.atomic():
+            for start in range(0, count, 500):
+                Message.insert_many(rows[start : start + 500]).execute()
+        send_due(backend.id)
+        sent = Message.select().where(Message.state == "SENT")
+        while sent.count() < count:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
     finally:

@@ -250,7 +250,13 @@ def worker(workers, no_periodic):
     wake_due_backends()
     start_heartbeat()
     consumer = huey.create_consumer(
-        workers=workers or load_config().workers, worker_type="thread", periodic=not no_periodic
+        workers=workers or load_config().workers,
+        worker_type="thread",
+        periodic=not no_periodic,
+        # an idle worker polls a SQLite queue at most every half second (Huey's default backs
+        # off to 10 s, which would leave a lone message waiting); Redis blocks instead of polling
+        initial_delay=0.02,
+        max_delay=0.5,
     )
     consumer.run()
 

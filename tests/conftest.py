@@ -208,3 +208,7 @@ def fast_retries(database):
 def sink_message_ids(sink) -> list[str]:
     """The Message-ID header of every mail the sink received, in order."""
     return [mail["Message-ID"] for _, _, mail in sink.handler.messages]
+
+
+# a real HTTP server for SMS providers and webhook receivers
+from tests.http_server import http_server  # noqa: E402, F401

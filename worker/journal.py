@@ -10,7 +10,6 @@ worker died can be sent twice (with the same Message-ID).
 
 import json
 import os
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -66,7 +65,7 @@ def read_journal(path: Path) -> tuple[set[int], list[Settlement]]:
 
 
 def _encode(s: Settlement) -> dict:
-    return asdict(s)
+    return vars(s)  # a flat dataclass: no need for asdict's deep copy
 
 
 def _decode(record: dict) -> Settlement:

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from huey import crontab
 
+from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
 from shared.db import connect, db
-from shared.models import Message, claim_period, now
-from worker import delivery, recovery
+from shared.models import Backend, Message, claim_period, now
+from worker import delivery, delivery_status, recovery
 from worker.identity import worker_id
 from worker.queue import huey
 
@@ -30,7 +31,30 @@ def send_due(backend_id: int) -> None:
         send_due(backend_id)
     if claimed:
         delivery.deliver(backend_id, claimed, owner)
+        _schedule_delivery_checks(backend_id, claimed)
     _schedule_next_retry(backend_id)
+
+
+def _schedule_delivery_checks(backend_id: int, message_ids: list[int]) -> None:
+    backend = Backend.get_by_id(backend_id)
+    if not supports_delivery_status(backend):
+        return
+    sent = Message.select(Message.id).where(Message.id.in_(message_ids), Message.state == "SENT")
+    for message in sent:
+        check_delivery_status.schedule(
+            (message.id, 1), delay=delivery_status.poll_delay(backend, 1)
+        )
+
+
+@huey.task()
+def check_delivery_status(message_id: int, poll: int) -> None:
+    """Ask the SMS provider whether a SENT message was delivered; ask again later if unsure."""
+    pending = delivery_status.check(message_id, poll)
+    if pending and poll < delivery_status.POLLS:
+        backend = Message.get_by_id(message_id).backend
+        check_delivery_status.schedule(
+            (message_id, poll + 1), delay=delivery_status.poll_delay(backend, poll + 1)
+        )
 
 
 def _schedule_next_retry(backend_id: int) -> None:

@@ -5,6 +5,7 @@ Backend URL: smtp://user:pass@host:587?tls=starttls&from=noreply@example.com
              smtp://127.0.0.1:8025                   (plain, no login)
 """
 
+import re
 import smtplib
 import socket
 import ssl
@@ -21,7 +22,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.channels import CONFIG, PERMANENT, SENT, TRANSIENT, DeliveryResult
 
 DEFAULT_FROM = "commlog@localhost"
-AUTH_CODES = {530, 534, 535, 538}  # authentication required / refused
 
 # quoted-printable keeps bodies readable in any mail client's "view source"
 UTF8_QP = Charset("utf-8")
@@ -113,32 +113,87 @@ def build_mime(message, from_address: str) -> bytes:
     return mime.as_bytes(policy=QUICK_COMPAT32)
 
 
+# What an SMTP reply means (SPEC §5): reply code ("5xx" for a class), enhanced status code
+# (RFC 3463: "5.1.1" exactly, "5.1." a family, "" any), outcome, and plain words for support
+# staff. The first row that fits wins.
+SMTP_REPLIES = [
+    ("530", "", CONFIG, "The mail server wants a login or TLS first"),
+    ("534", "", CONFIG, "The mail server wants a stronger login method"),
+    ("535", "", CONFIG, "The mail server refused the username or password"),
+    ("538", "", CONFIG, "The mail server wants an encrypted connection to log in"),
+    ("5xx", "5.7.8", CONFIG, "The mail server refused the username or password"),
+    ("5xx", "5.1.1", PERMANENT, "The address does not exist"),
+    ("5xx", "5.1.10", PERMANENT, "The address does not exist"),
+    ("5xx", "5.1.", PERMANENT, "The address was refused"),
+    ("5xx", "5.2.2", PERMANENT, "The recipient's mailbox is full"),
+    ("5xx", "5.2.", PERMANENT, "The recipient's mailbox cannot take mail"),
+    ("5xx", "5.3.4", PERMANENT, "The message is too big for the recipient's server"),
+    ("5xx", "5.7.", PERMANENT, "Refused by the mail server's security or spam policy"),
+    ("552", "", PERMANENT, "The message is too big or the mailbox is full"),
+    ("5xx", "", PERMANENT, "The mail server refused the message"),
+    ("4xx", "4.2.2", TRANSIENT, "The recipient's mailbox is full for now"),
+    ("421", "", TRANSIENT, "The mail server is not available right now"),
+    ("450", "", TRANSIENT, "The mailbox is busy or unavailable for now"),
+    ("451", "", TRANSIENT, "The mail server had a local error"),
+    ("452", "", TRANSIENT, "The mail server is short of storage"),
+    ("454", "", TRANSIENT, "The mail server could not start TLS or log in for now"),
+    ("4xx", "", TRANSIENT, "The mail server asked to try again later"),
+]
+
+# What an exception on the way means; the first class the exception is an instance of wins
+SMTP_EXCEPTIONS = [
+    (ssl.SSLCertVerificationError, CONFIG, "The mail server's certificate could not be verified"),
+    (ssl.SSLError, CONFIG, "The secure connection (TLS) to the mail server failed"),
+    (smtplib.SMTPNotSupportedError, CONFIG, "The mail server does not offer STARTTLS or login"),
+    (ConnectionRefusedError, TRANSIENT, "Nobody answered at the mail server's address"),
+    (socket.gaierror, TRANSIENT, "The mail server's name could not be looked up"),
+    (TimeoutError, TRANSIENT, "The mail server did not answer in time"),
+    (smtplib.SMTPServerDisconnected, TRANSIENT, "The mail server closed the connection"),
+    (OSError, TRANSIENT, "The network connection to the mail server failed"),
+    (Exception, TRANSIENT, "Sending failed unexpectedly"),
+]
+
+ENHANCED_CODE = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def reply_rule(code: int, text: str) -> tuple | None:
+    """The first row of SMTP_REPLIES that fits this reply, or None."""
+    match = ENHANCED_CODE.match(text.strip())
+    enhanced = match.group(1) if match else ""
+    for row in SMTP_REPLIES:
+        pattern, prefix = row[0], row[1]
+        fits = pattern == str(code) or (pattern.endswith("xx") and str(code)[0] == pattern[0])
+        # "5.1." is a family of codes, "5.1.1" exactly that code (not 5.1.10)
+        same = (
+            enhanced.startswith(prefix)
+            if prefix.endswith(".") or not prefix
+            else enhanced == prefix
+        )
+        if fits and same:
+            return row
+    return None
+
+
+def reply_meaning(code: int, text: str) -> tuple[str, str]:
+    """(outcome, plain words) for an SMTP reply code and its text."""
+    row = reply_rule(code, text)
+    return (row[2], row[3]) if row else (TRANSIENT, "The mail server gave an unexpected answer")
+
+
 def classify(exc: BaseException) -> DeliveryResult:
-    """What an SMTP failure means for the message (SPEC §5 error classes)."""
+    """What an SMTP failure means for the message, with the server's own words kept."""
     name = type(exc).__name__
     tb = traceback.format_exc()
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
-        return _by_code(code, reply, name, tb)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return _by_code(exc.smtp_code, exc.smtp_error, name, tb)
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return DeliveryResult(CONFIG, str(exc), name, traceback=tb)
-    if isinstance(exc, ssl.SSLError):
-        return DeliveryResult(CONFIG, f"TLS failed: {exc}", name, traceback=tb)
-    if isinstance(exc, (smtplib.SMTPServerDisconnected, socket.timeout, OSError)):
-        return DeliveryResult(TRANSIENT, str(exc) or name, name, traceback=tb)
-    return DeliveryResult(TRANSIENT, str(exc) or name, name, traceback=tb)
-
-
-def _by_code(code: int, reply, error_type: str, tb: str) -> DeliveryResult:
-    words = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    response = f"{code} {words}"
-    if code in AUTH_CODES:
-        return DeliveryResult(CONFIG, response, error_type, smtp_code=code, traceback=tb)
-    if 500 <= code < 600:
-        return DeliveryResult(PERMANENT, response, error_type, smtp_code=code, traceback=tb)
-    return DeliveryResult(TRANSIENT, response, error_type, smtp_code=code, traceback=tb)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code, reply = exc.smtp_code, exc.smtp_error
+    else:
+        outcome, words = next((o, w) for kind, o, w in SMTP_EXCEPTIONS if isinstance(exc, kind))
+        return DeliveryResult(outcome, f"{words}: {exc}" if str(exc) else words, name, traceback=tb)
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    outcome, words = reply_meaning(code, text)
+    return DeliveryResult(outcome, f"{words} ({code} {text})", name, smtp_code=code, traceback=tb)
 
 
 class EmailSender:

@@ -4,8 +4,9 @@ Backend URL: the provider's send endpoint, with commlog's settings in the query:
     https://api.sms.example/v1/messages?token=SECRET&status_url=https://api.sms.example/v1/messages/{id}
     https://user:pass@api.sms.example/v1/messages        (HTTP Basic auth instead of a token)
 token= goes as `Authorization: Bearer …`; status_url= (with {id} for the provider's message id)
-is where delivery is asked about; timeout= is in seconds. Any other query parameter is the
-provider's and stays in the URL.
+is where delivery is asked about, first poll_after= seconds after the send (default 15), then
+with backoff; timeout= is in seconds. Any other query parameter is the provider's and stays in
+the URL.
 """
 
 import json
@@ -15,7 +16,8 @@ from urllib.parse import quote, urljoin
 from shared.channels import DeliveryResult
 from shared.channels.http import HttpClient, HttpSettings
 
-OWN_PARAMS = ("token", "status_url", "timeout")
+OWN_PARAMS = ("token", "status_url", "timeout", "poll_after")
+DEFAULT_POLL_AFTER = 15.0  # seconds
 ID_FIELDS = ("id", "sid", "message_id")  # where providers put their id for the message
 DELIVERED_WORDS = {"delivered"}
 FAILED_WORDS = {"failed", "undelivered", "undeliverable", "bounced", "rejected", "expired"}
@@ -105,6 +107,15 @@ def supports_delivery_status(backend) -> bool:
         return "status_url" in HttpSettings.from_url(backend.url, OWN_PARAMS).options
     except ValueError:
         return False
+
+
+def first_poll_after(backend) -> float:
+    """Seconds between the send and the first delivery check."""
+    value = HttpSettings.from_url(backend.url, OWN_PARAMS).options.get("poll_after")
+    try:
+        return max(float(value), 0.0) if value is not None else DEFAULT_POLL_AFTER
+    except ValueError:
+        return DEFAULT_POLL_AFTER
 
 
 def check_delivery(backend, provider_id: str) -> DeliveryStatus:

@@ -7,7 +7,7 @@ from shared.channels.http import HttpClient, HttpSettings, classify_status
 from shared.channels.sms import SmsSender
 from shared.channels.webhook import WebhookSender
 from shared.models import Backend
-from tests.channels.conftest import Reply
+from tests.http_server import Reply
 
 
 @pytest.mark.parametrize(

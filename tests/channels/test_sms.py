@@ -7,8 +7,8 @@ import pytest
 from shared.channels import CONFIG, PERMANENT, SENT, TRANSIENT
 from shared.channels.sms import SmsSender, check_delivery, supports_delivery_status
 from shared.models import Backend, Message
-from tests.channels.conftest import Reply
 from tests.conftest import free_port
+from tests.http_server import Reply
 
 
 def sms_backend(base: str, query: str = "token=SECRET") -> Backend:

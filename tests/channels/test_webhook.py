@@ -9,8 +9,8 @@ import pytest
 from shared.channels import INVALID_RECIPIENT, PERMANENT, SENT, TRANSIENT
 from shared.channels.webhook import WebhookSender, sign, verify
 from shared.models import Backend, Message
-from tests.channels.conftest import Reply
 from tests.conftest import free_port
+from tests.http_server import Reply
 
 SECRET = "whsec-Ωmega"
 BACKEND = Backend(
