@@ -1,6 +1,7 @@
 """Recipient validation before any send: a plain-language reason when a recipient is unusable."""
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -17,7 +18,11 @@ def recipient_problem(channel: str, recipient: str) -> str | None:
     """Why this recipient cannot be used on this channel, or None if it can."""
     if recipient is not None and not isinstance(recipient, str):
         return "The recipient must be text."
-    recipient = (recipient or "").strip()
+    return _problem(channel, (recipient or "").strip())
+
+
+@lru_cache(maxsize=8192)  # the worker checks again at send time: repeat recipients are free
+def _problem(channel: str, recipient: str) -> str | None:
     if not recipient:
         return "There is no recipient."
     if channel == "email":
