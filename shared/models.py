@@ -220,6 +220,37 @@ class Event(BaseModel):
         indexes = ((("action", "created_at"), False),)
 
 
+class HealthCheck(BaseModel):
+    """One test of a backend, by hand ("Test now") or by the periodic check: the history."""
+
+    backend = ForeignKeyField(Backend, backref="health_checks", on_delete="CASCADE")
+    checked_at = DateTimeField(default=now)
+    ok = BooleanField()
+    outcome = CharField()  # "sent" (passed), "transient_error", "config_error", ...
+    detail = TextField(default="")  # the result in plain words, secrets redacted
+    duration_ms = IntegerField(null=True)
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")  # None: the periodic check
+
+    class Meta:
+        indexes = ((("backend", "checked_at"), False),)
+
+
+class IdempotencyRecord(BaseModel):
+    """The first answer to an API call made with an Idempotency-Key, kept for 24 hours so that
+    the same call gets the same answer."""
+
+    api_token = ForeignKeyField(ApiToken, on_delete="CASCADE")
+    key = CharField()
+    endpoint = CharField()
+    request_hash = CharField()  # the same key with another body is a 409
+    status = IntegerField()
+    response = JSONField()
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("api_token", "key", "endpoint"), True), (("created_at",), False))
+
+
 class Incident(BaseModel):
     """One backend outage, from the first failure to recovery, with the alerts sent for it."""
 
@@ -279,6 +310,8 @@ ALL_MODELS = [
     Message,
     Attempt,
     Event,
+    HealthCheck,
+    IdempotencyRecord,
     Incident,
     Job,
     WorkerHeartbeat,
