@@ -3,8 +3,7 @@
 from shared.channels import redact_url
 from shared.channels.email import SmtpSettings
 from shared.db import db
-from shared.models import CHANNELS, Backend, Event, Incident, Message, now
-from shared.states import move
+from shared.models import CHANNELS, Backend, Event
 from shared.users import UserError, normalise_email
 
 
@@ -61,54 +60,3 @@ def add_backend(
             detail=f"{name} ({channel}) {redact_url(url)}",
         )
     return backend
-
-
-HELD_REASON = "Held until {name} passes a test: its settings were refused."
-
-
-def hold_for_backend_test(backend: Backend, error: str) -> int:
-    """The backend refused its own settings: mark it TEST_REQUIRED (opening an incident once)
-    and hold its queued and waiting messages at once, without a send attempt. Returns how many
-    messages were held now."""
-    with db.atomic():
-        changed = (
-            Backend.update(health="TEST_REQUIRED", health_since=now(), last_error=error)
-            .where(Backend.id == backend.id, Backend.health != "TEST_REQUIRED")
-            .execute()
-        )
-        if changed:
-            Event.create(action="backend_health", backend=backend, detail=f"TEST_REQUIRED: {error}")
-            Incident.create(backend=backend, health="TEST_REQUIRED", first_error=error)
-        reason = HELD_REASON.format(name=backend.name)
-        held = 0
-        for state in ("QUEUED", "WAITING"):
-            waiting = Message.select(Message.id).where(
-                Message.backend == backend.id, Message.state == state
-            )
-            held += len(move(waiting, state, "BACKEND_TEST_REQUIRED", reason))
-    return held
-
-
-def release_held(backend: Backend, actor=None) -> list[int]:
-    """The backend passed a test: it is OK again, its incident ends, and its held messages go
-    back to QUEUED, oldest first. Returns their ids (the caller wakes the worker)."""
-    with db.atomic():
-        Backend.update(health="OK", health_since=now(), last_error=None).where(
-            Backend.id == backend.id, Backend.health != "OK"
-        ).execute()
-        Incident.update(ended_at=now()).where(
-            Incident.backend == backend.id, Incident.ended_at.is_null()
-        ).execute()
-        held = (
-            Message.select(Message.id)
-            .where(Message.backend == backend.id, Message.state == "BACKEND_TEST_REQUIRED")
-            .order_by(Message.id)
-        )
-        return move(
-            held,
-            "BACKEND_TEST_REQUIRED",
-            "QUEUED",
-            "released after a successful backend test",
-            actor=actor,
-            queued_at=now(),
-        )

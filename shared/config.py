@@ -16,6 +16,7 @@ class Config:
     secret_key: str
     alert_smtp_url: str | None
     workers: int
+    base_url: str  # where the console is reached, for links in alert emails
 
 
 def load_config() -> Config:
@@ -31,6 +32,7 @@ def load_config() -> Config:
         secret_key=os.environ.get("COMMLOG_SECRET_KEY") or _stored_secret_key(home),
         alert_smtp_url=os.environ.get("COMMLOG_ALERT_SMTP_URL") or None,
         workers=int(os.environ.get("COMMLOG_WORKERS") or 4),
+        base_url=(os.environ.get("COMMLOG_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
     )
 
 

@@ -2,11 +2,10 @@
 
 from datetime import datetime
 
-from shared.backends import HELD_REASON
 from shared.db import db
 from shared.models import CHANNELS, Backend, Message, now
 from shared.recipients import recipient_problem
-from shared.states import record_creation
+from shared.states import HELD_REASON, record_creation
 
 
 class SubmissionError(ValueError):

@@ -90,6 +90,9 @@ STATES = {
     )
 }
 
+# the reason a message gets when its backend holds it for a test
+HELD_REASON = "Held until {name} passes a test: its settings were refused."
+
 # from state -> the states it may move to; nothing else is allowed
 TRANSITIONS: dict[str, frozenset[str]] = {
     "WAITING": frozenset({"QUEUED", "CANCELLED", "BACKEND_TEST_REQUIRED"}),
@@ -221,6 +224,7 @@ class Settlement:
     reason: str
     attempt: dict | None = None
     next_attempt_at: datetime | None = None
+    backend_id: int | None = None  # another backend to go through (a fallback)
 
 
 def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
@@ -243,9 +247,9 @@ def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
         insert_rows(Attempt, [dict(s.attempt, message=s.message_id) for s in settled if s.attempt])
         groups: dict[tuple, list[int]] = {}
         for s in settled:
-            key = (s.to_state, s.reason, bool(s.attempt), s.next_attempt_at)
+            key = (s.to_state, s.reason, bool(s.attempt), s.next_attempt_at, s.backend_id)
             groups.setdefault(key, []).append(s.message_id)
-        for (to_state, reason, tried, next_attempt_at), ids in groups.items():
+        for (to_state, reason, tried, next_attempt_at, backend_id), ids in groups.items():
             fields = dict(
                 state=to_state,
                 state_reason=reason,
@@ -253,6 +257,8 @@ def settle(settlements: list[Settlement], owner: str | None) -> list[int]:
                 lease_owner=None,
                 lease_until=None,
             )
+            if backend_id:
+                fields["backend"] = backend_id
             if tried:
                 fields["attempts"] = Message.attempts + 1
             if to_state == "SENT":

@@ -7,20 +7,21 @@ from datetime import timedelta
 
 from peewee import JOIN, fn
 
-from shared.backends import HELD_REASON, hold_for_backend_test
 from shared.channels import (
     CONFIG,
     INVALID_RECIPIENT,
     PERMANENT,
     SENT,
+    TRANSIENT,
     DeliveryResult,
     open_sender,
 )
 from shared.config import load_config
+from shared.health import hold_for_backend_test, mark_failing, mark_ok
 from shared.models import Attempt, Backend, Message, User, now
 from shared.recipients import recipient_problem
 from shared.retry import next_retry_at, policy_for
-from shared.states import Settlement, claim, move, settle
+from shared.states import HELD_REASON, Settlement, claim, move, settle
 from worker.journal import Journal, journal_folder
 
 BATCH_SIZE = 100
@@ -52,8 +53,9 @@ def next_due_at(backend_id: int):
     )
 
 
-def deliver(backend_id: int, message_ids: list[int], owner: str) -> None:
-    """Send messages claimed by `owner` (all SENDING, all for this backend)."""
+def deliver(backend_id: int, message_ids: list[int], owner: str) -> list[Message]:
+    """Send messages claimed by `owner` (all SENDING, all for this backend). Returns the
+    messages the worker must be woken for: alerts, and messages moved to a fallback."""
     backend = Backend.get_by_id(backend_id)
     messages = list(
         Message.select(Message, User)
@@ -63,10 +65,15 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> None:
     )
     if backend.health == "TEST_REQUIRED":
         settle([_held(m, backend) for m in messages], owner)
-        return
+        return []
+    fallback = _healthy_fallback(backend)
+    if backend.health == "FAILING" and fallback:
+        settle([_to_fallback(m, backend, fallback) for m in messages], owner)
+        return _queued_for(fallback, messages)
     journal = _journal(owner)
     policy = policy_for(backend.channel)
     settlements: list[Settlement] = []
+    to_wake: list[Message] = []
     try:
         sender = _sender(backend)
     except Exception as exc:
@@ -91,13 +98,71 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> None:
             settlement = _settlement(message, backend, policy, result, started, owner)
         journal.finished(settlement)
         settlements.append(settlement)
+        rest = messages[index + 1 :]
         if settlement.to_state == "BACKEND_TEST_REQUIRED":
             # the backend refused its own settings: hold the rest without trying them
-            settlements += [_held(m, backend) for m in messages[index + 1 :]]
-            hold_for_backend_test(backend, result.response)
-            break
+            settlements += [_held(m, backend) for m in rest]
+            settle(settlements, owner)
+            journal.clear()
+            return hold_for_backend_test(backend, result.response).to_wake
+        if settlement.attempt and _backend_fault(backend, result):
+            # the gateway itself is down: don't try the rest of the batch against it
+            to_wake += mark_failing(backend, result.response).to_wake
+            if fallback:
+                settlement.to_state, settlement.backend_id = "QUEUED", fallback.id
+                settlement.reason = f"{backend.name} is failing; sent through {fallback.name}"
+                settlement.next_attempt_at = None
+                settlements += [_to_fallback(m, backend, fallback) for m in rest]
+                moved = [message, *rest]
+            else:
+                later = settlement.next_attempt_at or now() + timedelta(
+                    seconds=policy.backoff_delay
+                )
+                settlements += [_not_tried(m, backend, later) for m in rest]
+                moved = []
+            settle(settlements, owner)
+            journal.clear()
+            return to_wake + _queued_for(fallback, moved)
     settle(settlements, owner)
     journal.clear()
+    if backend.health in ("FAILING", "UNTESTED") and any(s.to_state == "SENT" for s in settlements):
+        to_wake += mark_ok(backend).to_wake
+    return to_wake
+
+
+def _backend_fault(backend: Backend, result: DeliveryResult) -> bool:
+    """Whether a failed try says the gateway itself is down (not just this one message):
+    no answer at all, SMTP 421, or an SMS provider's server error. A webhook receiver's
+    trouble is its own, never the backend's."""
+    if result.outcome != TRANSIENT or backend.channel == "webhook":
+        return False
+    no_answer = result.smtp_code is None and result.http_status is None
+    return no_answer or result.smtp_code == 421 or (result.http_status or 0) >= 500
+
+
+def _healthy_fallback(backend: Backend) -> Backend | None:
+    fallback = backend.fallback
+    if fallback and fallback.channel == backend.channel and fallback.health in ("OK", "UNTESTED"):
+        return fallback
+    return None
+
+
+def _to_fallback(message, backend, fallback) -> Settlement:
+    reason = f"{backend.name} is failing; sent through {fallback.name}"
+    return Settlement(message.id, "QUEUED", reason, backend_id=fallback.id)
+
+
+def _not_tried(message, backend, retry_at) -> Settlement:
+    reason = f"Not tried: {backend.name} is failing. Next try at {retry_at:%H:%M:%S} UTC."
+    return Settlement(message.id, "WAITING", reason, next_attempt_at=retry_at)
+
+
+def _queued_for(fallback, messages) -> list[Message]:
+    if not fallback or not messages:
+        return []
+    return list(
+        Message.select().where(Message.id.in_([m.id for m in messages]), Message.state == "QUEUED")
+    )
 
 
 def _settlement(message, backend, policy, result: DeliveryResult, started, owner) -> Settlement:

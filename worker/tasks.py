@@ -30,7 +30,7 @@ def send_due(backend_id: int) -> None:
         # more may be waiting: let another worker thread start on them right away
         send_due(backend_id)
     if claimed:
-        delivery.deliver(backend_id, claimed, owner)
+        wake(delivery.deliver(backend_id, claimed, owner))
         _schedule_delivery_checks(backend_id, claimed)
     _schedule_next_retry(backend_id)
 

@@ -223,6 +223,17 @@ class EmailSender:
             raise
         return smtp
 
+    def test(self) -> DeliveryResult:
+        """Connect, say EHLO, start TLS and log in as configured; send nothing."""
+        s = self.settings
+        try:
+            self.connect().quit()
+        except Exception as exc:
+            return classify(exc)
+        tls = {"ssl": "over SSL", "starttls": "with STARTTLS", "none": "without TLS"}[s.security]
+        login = f", logged in as {s.username}" if s.username else ""
+        return DeliveryResult(SENT, f"Connected to {s.host}:{s.port} {tls}{login}.")
+
     def send(self, message) -> DeliveryResult:
         try:
             data = build_mime(message, self.settings.from_address)

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-from shared.channels import DeliveryResult
+from shared.channels import PERMANENT, SENT, DeliveryResult
 from shared.channels.http import HttpClient, HttpSettings
 
-OWN_PARAMS = ("token", "status_url", "timeout", "poll_after")
+OWN_PARAMS = ("token", "status_url", "timeout", "poll_after", "health_url")
 DEFAULT_POLL_AFTER = 15.0  # seconds
 ID_FIELDS = ("id", "sid", "message_id")  # where providers put their id for the message
 DELIVERED_WORDS = {"delivered"}
@@ -41,6 +41,7 @@ class SmsSender:
         if token and basic:
             raise ValueError("give either token= or user:password in the URL, not both")
         self.url = settings.url
+        self.health_url = settings.options.get("health_url")
         self.status_url = settings.options.get("status_url")
         if self.status_url is not None:
             if "{id}" not in self.status_url:
@@ -61,6 +62,20 @@ class SmsSender:
             result.provider_id = _provider_id(body)
             if result.provider_id:
                 result.response = f"Provider id: {result.provider_id}\n{result.response}"
+        return result
+
+    def test(self) -> DeliveryResult:
+        """Reach the provider with the backend's credentials (a HEAD of the send endpoint, or a
+        GET of its health_url=); nothing is sent. Any answer but 401/403 or a server error
+        shows the provider is there and takes the credentials."""
+        url = self.health_url or self.url
+        result, _ = self.http.request("GET" if self.health_url else "HEAD", url)
+        if result.outcome in (SENT, PERMANENT):
+            return DeliveryResult(
+                SENT,
+                f"The provider answered ({result.http_status}).",
+                http_status=result.http_status,
+            )
         return result
 
     def check_delivery(self, provider_id: str) -> DeliveryStatus:

@@ -16,7 +16,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from shared.channels import CONFIG, INVALID_RECIPIENT, PERMANENT, DeliveryResult
+from shared.channels import CONFIG, INVALID_RECIPIENT, PERMANENT, SENT, DeliveryResult
 from shared.channels.http import HttpClient, HttpSettings
 from shared.recipients import recipient_problem
 
@@ -86,6 +86,14 @@ class WebhookSender:
             # nothing about this backend or the other receivers, so it must not hold them all
             result.outcome = PERMANENT
         return result
+
+    def test(self) -> DeliveryResult:
+        """A webhook backend is a signing key, not a server: each receiver is its own. Its
+        settings were checked when it was opened, so there is nothing more to reach."""
+        return DeliveryResult(
+            SENT,
+            "The signing settings are valid; each receiver is tried when a message goes to it.",
+        )
 
     def close(self) -> None:
         self.http.close()
