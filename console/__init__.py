@@ -1,5 +1,6 @@
 """The web console and JSON API: a Flask app made by create_app()."""
 
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -45,17 +46,47 @@ def create_app(config: dict | None = None) -> Flask:
     def open_connection():
         db.connect(reuse_if_open=True)
 
+    @app.before_request
+    def watch_the_workers():
+        run_watchdog()
+
     @app.teardown_request
     def close_connection(exc):
         if not db.is_closed():
             db.close()
 
-    from console import auth, errors, log
+    from console import auth, backends, errors, log
+    from console.banner import backend_banner
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(log.bp)
+    app.register_blueprint(backends.bp)
+    app.context_processor(backend_banner)
     errors.register(app)
     return app
+
+
+_watchdog = {"next": 0.0}
+
+
+def run_watchdog() -> None:
+    """At most once a minute, across every console process: alert admins when no worker has
+    been alive for 5 minutes while messages are due. The alert is sent from here, at once,
+    since there is no worker to send it."""
+    from shared.models import claim_period
+    from shared.watchdog import stalled_alert
+
+    # a cheap check in this process first, so that requests don't write to the database
+    if time.monotonic() < _watchdog["next"]:
+        return
+    _watchdog["next"] = time.monotonic() + 60
+    if not claim_period("watchdog", 60):
+        return
+    alerts = stalled_alert()
+    if alerts:
+        from worker.delivery import send_now
+
+        send_now(alerts)
 
 
 @login_manager.user_loader

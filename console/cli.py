@@ -11,8 +11,9 @@ from flask.cli import AppGroup, FlaskGroup
 
 from console import create_app
 from shared.actions import resend, unresolved_failures
-from shared.backends import BackendError, add_backend
+from shared.backends import BackendError, add_backend, edit_backend
 from shared.channels import redact_url
+from shared.health import test_backend
 from shared.message_json import message_document
 from shared.models import Backend, Client, Event, Group, Message, User, create_schema
 from shared.outbox import SubmissionError, create_message
@@ -75,6 +76,59 @@ def backend_add(name, channel, url, is_default, alert_email):
     except BackendError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Added {backend.channel} backend {backend.name}: {redact_url(backend.url)}")
+
+
+@backend_cli.command("edit")
+@click.argument("name")
+@click.option("--url", help="The new URL (**** where a password should be kept).")
+@click.option("--default/--no-default", "is_default", default=None)
+@click.option("--fallback", help="Another backend's name, or 'none'.")
+@click.option("--alert-email", multiple=True, help="Replaces the alert list (repeatable).")
+def backend_edit(name, url, is_default, fallback, alert_email):
+    """Change a backend."""
+    backend = _backend_named(name)
+    fallback_backend = False
+    if fallback is not None:
+        fallback_backend = None if fallback.lower() == "none" else _backend_named(fallback)
+    try:
+        edit_backend(
+            backend,
+            url=url,
+            is_default=is_default,
+            fallback=fallback_backend,
+            alert_emails=list(alert_email) if alert_email else None,
+        )
+    except BackendError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Saved {backend.name}: {redact_url(backend.url)}")
+
+
+@backend_cli.command("test")
+@click.argument("name")
+def backend_test(name):
+    """Test a backend now (connect and log in, send nothing); releases held messages when it
+    passes. Exits 0 if it works, 1 if not."""
+    from worker.tasks import wake
+
+    backend = _backend_named(name)
+    result = test_backend(backend)
+    wake(result.change.to_wake)
+    if result.ok:
+        released = result.change.released
+        click.echo(
+            f"{backend.name} works: {result.words}"
+            + (f" Released {released} held messages." if released else "")
+        )
+    else:
+        click.echo(f"{backend.name} failed its test: {result.words}")
+        sys.exit(1)
+
+
+def _backend_named(name: str) -> Backend:
+    backend = Backend.get_or_none(Backend.name == name)
+    if backend is None:
+        raise click.ClickException(f"there is no backend named {name!r}")
+    return backend
 
 
 @backend_cli.command("list")

@@ -22,8 +22,9 @@ def alert_recipients(backend: Backend) -> list[tuple[str, User | None]]:
     return recipients
 
 
-def alert_path(failing: Backend) -> Backend | None:
-    """How alerts go out: COMMLOG_ALERT_SMTP_URL, or else another healthy email backend."""
+def alert_path(failing: Backend | None = None) -> Backend | None:
+    """How alerts go out: COMMLOG_ALERT_SMTP_URL, or else a healthy email backend other than
+    the failing one."""
     url = load_config().alert_smtp_url
     if url:
         path, created = Backend.get_or_create(

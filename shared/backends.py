@@ -1,6 +1,6 @@
 """Adding and describing backends (gateways); one place for their rules."""
 
-from shared.channels import redact_url
+from shared.channels import redact_url, restore_secrets
 from shared.channels.email import SmtpSettings
 from shared.db import db
 from shared.models import CHANNELS, Backend, Event
@@ -59,4 +59,54 @@ def add_backend(
             actor=actor,
             detail=f"{name} ({channel}) {redact_url(url)}",
         )
+    return backend
+
+
+def edit_backend(
+    backend: Backend,
+    url: str | None = None,
+    is_default: bool | None = None,
+    fallback: Backend | None | bool = False,
+    alert_emails=None,
+    actor=None,
+) -> Backend:
+    """Change a backend's settings; a URL whose secrets still read **** keeps the stored ones.
+    `fallback=False` leaves the fallback as it is, None removes it."""
+    changes = []
+    if url is not None:
+        url = restore_secrets(url.strip(), backend.url)
+        check_url(backend.channel, url)
+        if url != backend.url:
+            changes.append(f"URL {redact_url(backend.url)} → {redact_url(url)}")
+            backend.url = url
+    if fallback is not False:
+        if fallback is not None and (
+            fallback.id == backend.id or fallback.channel != backend.channel
+        ):
+            raise BackendError("the fallback must be another backend of the same channel")
+        if (fallback.id if fallback else None) != backend.fallback_id:
+            changes.append(f"fallback {fallback.name if fallback else 'none'}")
+            backend.fallback = fallback
+    if alert_emails is not None:
+        try:
+            emails = [normalise_email(e) for e in alert_emails if e.strip()]
+        except UserError as e:
+            raise BackendError(str(e)) from None
+        if emails != backend.failure_alert_emails:
+            changes.append(f"alert emails {', '.join(emails) or 'none'}")
+            backend.failure_alert_emails = emails
+    with db.atomic():
+        if is_default is not None and is_default != backend.is_default:
+            if is_default:
+                Backend.update(is_default=False).where(Backend.channel == backend.channel).execute()
+            backend.is_default = is_default
+            changes.append("default" if is_default else "no longer the default")
+        backend.save()
+        if changes:
+            Event.create(
+                action="backend_edited",
+                backend=backend,
+                actor=actor,
+                detail=f"{backend.name}: " + "; ".join(changes),
+            )
     return backend

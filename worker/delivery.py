@@ -4,6 +4,7 @@ in one batched write. The database is the truth; the queue only says "look now".
 import threading
 import traceback
 from datetime import timedelta
+from itertools import groupby
 
 from peewee import JOIN, fn
 
@@ -22,6 +23,7 @@ from shared.models import Attempt, Backend, Message, User, now
 from shared.recipients import recipient_problem
 from shared.retry import next_retry_at, policy_for
 from shared.states import HELD_REASON, Settlement, claim, move, settle
+from worker.identity import worker_id
 from worker.journal import Journal, journal_folder
 
 BATCH_SIZE = 100
@@ -34,6 +36,25 @@ def claim_due(backend_id: int, owner: str) -> list[int]:
     """Release the backend's due retries, then claim a batch of its QUEUED messages."""
     release_due(backend_id)
     return claim(backend_id, BATCH_SIZE, owner, now() + LEASE)
+
+
+def send_now(messages: list[Message]) -> None:
+    """Send these QUEUED messages in this process, now, without the queue (the watchdog's
+    alerts, when no worker runs)."""
+    owner = worker_id()
+    for backend_id, batch in groupby(
+        sorted(messages, key=lambda m: m.backend_id), key=lambda m: m.backend_id
+    ):
+        claimed = move(
+            [m.id for m in batch],
+            "QUEUED",
+            "SENDING",
+            "sent directly",
+            lease_owner=owner,
+            lease_until=now() + LEASE,
+        )
+        if claimed:
+            deliver(backend_id, claimed, owner)
 
 
 def release_due(backend_id: int) -> list[int]:

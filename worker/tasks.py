@@ -4,10 +4,12 @@ only says "look at backend N now". Losing the queue loses nothing: the sweep fin
 from datetime import timedelta
 
 from huey import crontab
+from peewee import fn
 
 from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
 from shared.db import connect, db
+from shared.health import test_backend
 from shared.models import Backend, Message, claim_period, now
 from worker import delivery, delivery_status, recovery
 from worker.identity import worker_id
@@ -75,24 +77,35 @@ def run_sweep() -> dict:
     """Recover what dead workers left, and wake every backend with due messages (so a lost or
     never-sent wake-up call costs at most a minute). Returns what it did."""
     recovered = recovery.recover_dead_local_workers() + recovery.recover_expired_leases()
-    woken = wake_due_backends()
-    return {"recovered": recovered, "backends_woken": woken}
+    due = wake_due_backends()
+    return {"recovered": recovered, "backends_woken": len(due), "due": sum(due.values())}
 
 
-def wake_due_backends() -> int:
-    """Enqueue a send for each backend that has QUEUED messages or WAITING ones that are due."""
+@huey.periodic_task(crontab(minute="*"))
+def check_backends() -> None:
+    """Once a minute, in one consumer: test every backend; one that passes releases its held
+    messages, one that fails opens an incident (and alerts once)."""
+    if not claim_period("health_checks", 60):
+        return
+    for backend in Backend.select():
+        wake(test_backend(backend).change.to_wake)
+
+
+def wake_due_backends() -> dict[int, int]:
+    """Enqueue a send for each backend that has QUEUED messages or WAITING ones that are due;
+    returns how many are due, by backend."""
     due = (
-        Message.select(Message.backend)
-        .distinct()
+        Message.select(Message.backend, fn.COUNT(Message.id).alias("n"))
         .where(
             (Message.state == "QUEUED")
             | ((Message.state == "WAITING") & (Message.next_attempt_at <= now()))
         )
+        .group_by(Message.backend)
     )
-    backend_ids = {row.backend_id for row in due if row.backend_id is not None}
-    for backend_id in backend_ids:
+    counts = {row.backend_id: row.n for row in due if row.backend_id is not None}
+    for backend_id in counts:
         send_due(backend_id)
-    return len(backend_ids)
+    return counts
 
 
 def wake(messages) -> None:

@@ -59,6 +59,32 @@ def _redact_pair(pair: str) -> str:
     return pair
 
 
+def restore_secrets(edited: str, stored: str) -> str:
+    """An edited URL in which the secrets still read **** (the form showed them redacted)
+    takes them back from the stored URL: saving a form without retyping a password keeps it."""
+    try:
+        new, old = urlsplit(edited), urlsplit(stored)
+    except ValueError:
+        return edited
+    if new.password == "****" and old.password is not None:
+        host = new.netloc.rpartition("@")[2]
+        new = new._replace(netloc=f"{new.username or ''}:{old.password}@{host}")
+    if "=****" in new.query:
+        old_values = {}
+        for pair in old.query.split("&") if old.query else []:
+            name, _, value = pair.partition("=")
+            old_values[unquote_plus(name).lower()] = value
+        pairs = []
+        for pair in new.query.split("&"):
+            name, _, value = pair.partition("=")
+            key = unquote_plus(name).lower()
+            if value == "****" and key in SECRET_PARAMS and key in old_values:
+                pair = f"{name}={old_values[key]}"
+            pairs.append(pair)
+        new = new._replace(query="&".join(pairs))
+    return urlunsplit(new)
+
+
 def open_sender(backend):
     """The Sender for this backend's channel."""
     if backend.channel == "email":
