@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import fn
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from console.roles import admin_required
@@ -16,7 +17,11 @@ from worker import tasks
 
 bp = Blueprint("backends", __name__, url_prefix="/backends")
 
-CHANNEL_CHOICES = [("email", "Email"), ("sms", "SMS"), ("webhook", "Webhook")]
+CHANNEL_CHOICES = [
+    SelectChoice("email", "Email"),
+    SelectChoice("sms", "SMS"),
+    SelectChoice("webhook", "Webhook"),
+]
 URL_HELP = {
     "email": "smtp://user:password@host:587?tls=starttls&from=noreply@example.com",
     "sms": "https://api.provider.example/v1/messages?token=…&status_url=…/{id}",

@@ -38,7 +38,7 @@ def alert_path(failing: Backend | None = None) -> Backend | None:
         Backend.select()
         .where(
             Backend.channel == "email",
-            Backend.id != failing.id,
+            Backend.id != (failing.id if failing else -1),
             Backend.health.in_(("OK", "UNTESTED")),
         )
         .order_by(Backend.is_default.desc(), Backend.id)

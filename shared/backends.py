@@ -13,6 +13,8 @@ class BackendError(ValueError):
 
 def check_url(channel: str, url: str) -> None:
     """Raise BackendError with a plain reason when the URL cannot work for this channel."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise BackendError("the URL must not contain spaces or control characters")
     if channel == "email":
         try:
             SmtpSettings.from_url(url)

@@ -221,7 +221,7 @@ def test_a_refused_password_holds_the_messages_without_burning_retries(
 def test_login_with_the_right_password(database, start_worker):
     def only_right_password(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"right"
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     handler = RecordingHandler()
     controller = Controller(
