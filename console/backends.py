@@ -12,7 +12,8 @@ from console.roles import admin_required
 from shared.backends import BackendError, add_backend, edit_backend
 from shared.channels import redact_url
 from shared.health import test_backend
-from shared.models import Backend, HealthCheck, Incident, Message
+from shared.models import Backend, HealthCheck, Incident, Message, now
+from shared.watchdog import oldest_due_at, workers_alive
 from worker import tasks
 
 bp = Blueprint("backends", __name__, url_prefix="/backends")

@@ -213,3 +213,14 @@ def test_backend_commands(commlog_env, backend, smtp_sink):
     assert passed.returncode == 0 and "office works" in passed.stdout
     missing = run_commlog(["backend", "test", "nope"], commlog_env)
     assert missing.returncode == 1 and "no backend named 'nope'" in missing.stderr
+
+
+def test_the_backends_page_shows_workers_alive_and_the_oldest_due_message(admin_client, backend):
+    html = admin_client.get("/backends/").get_data(as_text=True)
+    assert "No worker is running" in html and "Nothing is waiting to be sent" in html
+    WorkerHeartbeat.create(worker_id="web1/42.ab", host="web1", pid=42, last_beat_at=now())
+    message = create_message("email", "a@example.com", "due", "x")
+    Message.update(queued_at=now() - timedelta(minutes=7)).where(Message.id == message.id).execute()
+    html = admin_client.get("/backends/").get_data(as_text=True)
+    assert "1 worker running (web1 pid 42)" in html
+    assert "The oldest message due has waited 7 minutes" in html
