@@ -73,6 +73,9 @@ def index():
         held=held_counts(),
         last_checks=_last_checks(backends),
         redact=redact_url,
+        workers=workers_alive(),
+        oldest_due=oldest_due_at(),
+        now=now(),
     )
 
 
