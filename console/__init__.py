@@ -1,15 +1,16 @@
 """The web console and JSON API: a Flask app made by create_app()."""
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from shared.config import load_config
 from shared.db import connect, db
-from shared.models import User
+from shared.models import User, now
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,15 +56,51 @@ def create_app(config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from console import auth, backends, errors, log
+    from console import auth, backends, dashboard, errors, log, messages, people
     from console.banner import backend_banner
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(log.bp)
     app.register_blueprint(backends.bp)
+    app.register_blueprint(messages.bp)
+    app.register_blueprint(people.bp)
+    app.register_blueprint(dashboard.bp)
     app.context_processor(backend_banner)
+    app.jinja_env.globals.update(timedelta=timedelta)
+    app.context_processor(lambda: {"now_date": now().date()})
+    app.after_request(security_headers)
     errors.register(app)
     return app
+
+
+# message HTML is shown in sandboxed iframes, which inherit this: no script runs, no remote
+# content loads (no tracking pixels), nothing is framed by other sites
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """A page asks to log in; an htmx request gets a 401 that the page turns into a message
+    with a link to log in again (swapping the login page into a table would make no sense)."""
+    if request.headers.get("HX-Request"):
+        return render_template(
+            "errors/_fragment.html",
+            status=401,
+            title="Your session has ended",
+            text="Log in again to carry on.",
+        ), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 _watchdog = {"next": 0.0}

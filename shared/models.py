@@ -322,8 +322,11 @@ ALL_MODELS = [
 
 def create_schema() -> None:
     """Create every table and index that is missing; safe to repeat."""
+    from shared.search import create_search_index
+
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
+        create_search_index()
 
 
 def claim_period(name: str, seconds: float) -> bool:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from huey import crontab
 from peewee import fn
 
+from shared import bulk
 from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
 from shared.db import connect, db
@@ -89,6 +90,12 @@ def check_backends() -> None:
         return
     for backend in Backend.select():
         wake(test_backend(backend).change.to_wake)
+
+
+@huey.task()
+def run_bulk_job(job_id: int) -> None:
+    """A staff member's big resend or cancel, with progress the page can show."""
+    bulk.run_job(job_id, wake)
 
 
 def wake_due_backends() -> dict[int, int]:

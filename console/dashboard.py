@@ -1,0 +1,66 @@
+"""The dashboard: how sending is going, at a glance."""
+
+from datetime import timedelta
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+from peewee import fn
+
+from shared.models import Backend, Message, now
+from shared.states import STATES
+from shared.watchdog import oldest_due_at, workers_alive
+
+bp = Blueprint("dashboard", __name__)
+
+HOURS = 24
+
+
+def state_counts(since) -> dict[str, int]:
+    rows = (
+        Message.select(Message.state, fn.COUNT(Message.id))
+        .where(Message.created_at >= since)
+        .group_by(Message.state)
+    )
+    return dict(rows.tuples())
+
+
+def hourly(since) -> list[dict]:
+    """Sent and failed per hour, oldest hour first."""
+    start = since.replace(minute=0, second=0, microsecond=0)
+    hours = [start + timedelta(hours=i) for i in range(HOURS + 1)]
+    buckets = {h: {"hour": h, "sent": 0, "failed": 0} for h in hours}
+    sent = Message.select(Message.sent_at).where(Message.sent_at >= start).tuples()
+    for (at,) in sent:
+        buckets[at.replace(minute=0, second=0, microsecond=0)]["sent"] += 1
+    failed = (
+        Message.select(Message.created_at)
+        .where(Message.created_at >= start, Message.state.in_(("FAILED", "NOT_SENT")))
+        .tuples()
+    )
+    for (at,) in failed:
+        buckets[at.replace(minute=0, second=0, microsecond=0)]["failed"] += 1
+    return [buckets[h] for h in hours]
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Counts by state, sent and failed per hour, backends, held messages and workers."""
+    at = now()
+    today = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    chart = hourly(at - timedelta(hours=HOURS))
+    peak = max([1] + [max(h["sent"], h["failed"]) for h in chart])
+    held = Message.select().where(Message.state == "BACKEND_TEST_REQUIRED").count()
+    return render_template(
+        "dashboard/index.html",
+        today=state_counts(today),
+        week=state_counts(today - timedelta(days=6)),
+        states=STATES,
+        chart=chart,
+        peak=peak,
+        backends=list(Backend.select().order_by(Backend.channel, Backend.name)),
+        held=held,
+        workers=workers_alive(),
+        oldest_due=oldest_due_at(),
+        now=at,
+    )
