@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from peewee import JOIN
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -65,7 +66,7 @@ def detail(uid):
     attempts = list(Attempt.select().where(Attempt.message == message.id).order_by(Attempt.number))
     events = list(
         Event.select(Event, User)
-        .join(User, join_type="LEFT OUTER", on=(Event.actor == User.id))
+        .join(User, join_type=JOIN.LEFT_OUTER, on=(Event.actor == User.id))
         .where(Event.message == message.id)
         .order_by(Event.id)
     )
