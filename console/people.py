@@ -5,7 +5,7 @@ from flask_login import login_required
 from peewee import fn
 
 from console.log import log_context, render_log
-from shared.log_filters import LogFilter, log_query
+from shared.log_filters import LogFilter, log_query, person_condition
 from shared.models import Client, Group, GroupMember, Message, User
 
 bp = Blueprint("people", __name__)
@@ -28,7 +28,7 @@ def _page(person, kind: str, base, page_url: str, about: str):
 def client(client_id):
     """Every message sent to a client, by hand or automated."""
     person = Client.get_or_none(Client.id == client_id) or abort(404)
-    base = log_query(LogFilter()).where(Message.client == person.id)
+    base = log_query(LogFilter()).where(person_condition("client", person.id))
     groups = [m.group.name for m in GroupMember.select().where(GroupMember.client == person.id)]
     about = f"Client · {person.email or 'no email'} · {person.phone or 'no phone'}" + (
         f" · member of {', '.join(groups)}" if groups else ""
@@ -41,7 +41,7 @@ def client(client_id):
 def group(group_id):
     """Messages to a group's contact address, and webhooks about the group."""
     person = Group.get_or_none(Group.id == group_id) or abort(404)
-    base = log_query(LogFilter()).where(Message.group == person.id)
+    base = log_query(LogFilter()).where(person_condition("group", person.id))
     members = GroupMember.select().where(GroupMember.group == person.id).count()
     about = (
         f"Group · {members} members · contact {person.contact_email or person.contact_phone or '—'}"
@@ -54,8 +54,6 @@ def group(group_id):
 def user(user_id):
     """What a staff member sent by hand, and the automated messages sent to them."""
     person = User.get_or_none(User.id == user_id) or abort(404)
-    base = log_query(LogFilter()).where(
-        (Message.sender == person.id) | ((Message.user == person.id) & Message.sender.is_null())
-    )
+    base = log_query(LogFilter()).where(person_condition("user", person.id))
     about = f"Staff member ({person.role}) · {person.email}"
     return _page(person, "user", base, url_for("people.user", user_id=person.id), about)

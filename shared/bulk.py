@@ -51,8 +51,12 @@ def apply(action: str, messages, actor: User | None) -> tuple[list[Message], int
 
 
 def start_job(action: str, uids: list[str], filter_args, actor: User, total: int) -> Job:
-    return Job.create(kind=f"bulk_{action}", user=actor, total=total,
-                      params={"action": action, "uids": uids, "filter_args": filter_args})
+    return Job.create(
+        kind=f"bulk_{action}",
+        user=actor,
+        total=total,
+        params={"action": action, "uids": uids, "filter_args": filter_args},
+    )
 
 
 def run_job(job_id: int, wake) -> None:
@@ -76,6 +80,7 @@ def run_job(job_id: int, wake) -> None:
             Job.update(done=done).where(Job.id == job.id).execute()
     except Exception as exc:  # the page must say it failed, not spin forever
         Job.update(state="failed", error=str(exc)[:500], finished_at=now()).where(
-            Job.id == job.id).execute()
+            Job.id == job.id
+        ).execute()
         raise
     Job.update(state="done", done=done, finished_at=now()).where(Job.id == job.id).execute()

@@ -128,13 +128,30 @@ class LogFilter:
         return condition
 
 
+def person_condition(kind: str, person_id: int):
+    """Whose messages a client, group or staff page shows (Mambu's meaning of each): a client's
+    and a group's are those about them; a staff member's are those they sent by hand plus the
+    automated ones sent to them."""
+    if kind == "client":
+        return Message.client == person_id
+    if kind == "group":
+        return Message.group == person_id
+    if kind == "user":
+        return (Message.sender == person_id) | (
+            (Message.user == person_id) & Message.sender.is_null()
+        )
+    raise ValueError(kind)
+
+
 def log_query(log_filter: LogFilter):
     """Messages with their sender and backend, newest first, filtered."""
-    query = (Message.select(Message, User, Backend)
-             .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
-             .switch(Message)
-             .join(Backend, JOIN.LEFT_OUTER, on=(Message.backend == Backend.id))
-             .order_by(Message.id.desc()))
+    query = (
+        Message.select(Message, User, Backend)
+        .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
+        .switch(Message)
+        .join(Backend, JOIN.LEFT_OUTER, on=(Message.backend == Backend.id))
+        .order_by(Message.id.desc())
+    )
     return log_filter.apply(query)
 
 

@@ -56,7 +56,9 @@ def search(query, text: str):
         phrase = '"' + text.replace('"', '""') + '"'  # one literal substring, no FTS syntax
         matching = SQL("(SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", [phrase])
         return query.where(Message.id.in_(matching))
-    document = NodeList([Message.recipient, SQL("|| ' ' ||"), Message.subject, SQL("|| ' ' ||"),
-                         Message.body_text], glue=" ")
+    document = NodeList(
+        [Message.recipient, SQL("|| ' ' ||"), Message.subject, SQL("|| ' ' ||"), Message.body_text],
+        glue=" ",
+    )
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return query.where(document.ilike(f"%{escaped}%"))

@@ -6,7 +6,7 @@ from datetime import timedelta
 from huey import crontab
 from peewee import fn
 
-from shared import bulk
+from shared import bulk, export
 from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
 from shared.db import connect, db
@@ -78,6 +78,7 @@ def run_sweep() -> dict:
     """Recover what dead workers left, and wake every backend with due messages (so a lost or
     never-sent wake-up call costs at most a minute). Returns what it did."""
     recovered = recovery.recover_dead_local_workers() + recovery.recover_expired_leases()
+    export.remove_old_exports(load_config().home / "exports")
     due = wake_due_backends()
     return {"recovered": recovered, "backends_woken": len(due), "due": sum(due.values())}
 
@@ -96,6 +97,12 @@ def check_backends() -> None:
 def run_bulk_job(job_id: int) -> None:
     """A staff member's big resend or cancel, with progress the page can show."""
     bulk.run_job(job_id, wake)
+
+
+@huey.task()
+def run_export_job(job_id: int) -> None:
+    """A staff member's big Excel export."""
+    export.run_export_job(job_id, load_config().home / "exports")
 
 
 def wake_due_backends() -> dict[int, int]:

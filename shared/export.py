@@ -1,0 +1,254 @@
+"""Excel exports of the log: exactly a filtered view, in the chosen columns, plus the full text of
+each message. Written with xlsxwriter in constant-memory mode, so memory stays flat however many
+rows there are; never a formula or a link, whatever the text starts with."""
+
+from datetime import datetime
+from html.parser import HTMLParser
+
+import xlsxwriter
+
+from shared.models import Backend, Client, Group, Message, User, now
+from shared.states import STATES
+
+EXCEL_CELL_LIMIT = 32_767
+CUT_MARKER = "… [cut here: {n:,} more characters are in commlog]"
+CHUNK = 2_000
+CHANNEL_NAMES = {"email": "Email", "sms": "SMS", "webhook": "Webhook"}
+
+# column key -> (header, width)
+COLUMNS = {
+    "created": ("Created (UTC)", 17),
+    "sent": ("Sent (UTC)", 17),
+    "state": ("State", 14),
+    "channel": ("Channel", 9),
+    "recipient": ("Recipient", 30),
+    "sender": ("Sender", 18),
+    "client": ("Client", 22),
+    "group": ("Group", 22),
+    "user": ("User", 18),
+    "subject": ("Subject", 40),
+    "kind": ("Type", 24),
+    "backend": ("Backend", 16),
+    "attempts": ("Tries", 6),
+}
+TEXT_COLUMNS = [
+    ("Subject (full)", 40),
+    ("Text", 60),
+    ("HTML as text", 60),
+    ("Why", 40),
+    ("Reference", 34),
+]
+
+
+class _TextOnly(HTMLParser):
+    """The visible text of an HTML body (no scripts or styles)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(html: str | None) -> str:
+    if not html:
+        return ""
+    parser = _TextOnly()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def fit(text: str) -> str:
+    """Text that fits an Excel cell, cut with a marker rather than lost silently."""
+    if len(text) <= EXCEL_CELL_LIMIT:
+        return text
+    marker = CUT_MARKER.format(n=len(text) - EXCEL_CELL_LIMIT)
+    keep = EXCEL_CELL_LIMIT - len(marker)
+    return text[:keep] + CUT_MARKER.format(n=len(text) - keep)
+
+
+class _Names:
+    """Names for ids, looked up once each (the export can have many rows, few people)."""
+
+    def __init__(self):
+        self.cache: dict[tuple, str] = {}
+
+    def get(self, model, key) -> str:
+        if key is None:
+            return ""
+        if (model, key) not in self.cache:
+            row = model.get_or_none(model.id == key)
+            self.cache[(model, key)] = row.name if row else f"#{key}"
+        return self.cache[(model, key)]
+
+
+def write_export(
+    target, query, columns: list[str], about: list[tuple[str, str]], progress=None
+) -> int:
+    """Write the messages of `query` (newest first) to `target` (a path or a binary file), with
+    `columns` and the full text; `about` fills the second sheet. Returns the row count."""
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "constant_memory": True,  # rows go to disk as they are written: memory stays flat
+            "strings_to_formulas": False,  # "=HYPERLINK(…)" in a body stays text
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "remove_timezone": True,
+        },
+    )
+    bold = workbook.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
+    when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    sheet = workbook.add_worksheet("Messages")
+    headers = [COLUMNS[c] for c in columns] + TEXT_COLUMNS
+    for col, (title, width) in enumerate(headers):
+        sheet.set_column(col, col, width, wrap if width >= 40 else None)
+        sheet.write_string(0, col, title, bold)
+    sheet.freeze_panes(1, 0)
+    names = _Names()
+    row = 0
+    last_id = None
+    while True:
+        chunk = query if last_id is None else query.where(Message.id < last_id)
+        messages = list(chunk.limit(CHUNK))
+        for m in messages:
+            row += 1
+            values = [_cell(m, c, names) for c in columns] + [
+                m.subject,
+                m.body_text,
+                html_text(m.body_html),
+                m.state_reason,
+                m.uid,
+            ]
+            for col, value in enumerate(values):
+                if isinstance(value, datetime):
+                    sheet.write_datetime(row, col, value, when)
+                elif isinstance(value, int):
+                    sheet.write_number(row, col, value)
+                elif value:
+                    sheet.write_string(row, col, fit(str(value)))
+        if progress:
+            progress(row)
+        if len(messages) < CHUNK:
+            break
+        last_id = messages[-1].id
+    sheet.autofilter(0, 0, max(row, 1), len(headers) - 1)
+    info = workbook.add_worksheet("About this export")
+    info.set_column(0, 0, 22)
+    info.set_column(1, 1, 80)
+    for i, (label, value) in enumerate([*about, ("Rows", f"{row:,}")]):
+        info.write_string(i, 0, label, bold)
+        info.write_string(i, 1, value)
+    workbook.close()
+    return row
+
+
+def _cell(m: Message, column: str, names: _Names):
+    if column == "created":
+        return m.created_at
+    if column == "sent":
+        return m.sent_at
+    if column == "state":
+        label = STATES[m.state].label
+        return label + (" (resolved by resend)" if m.resolved_by_id else "")
+    if column == "channel":
+        return CHANNEL_NAMES[m.channel]
+    if column == "recipient":
+        return m.recipient
+    if column == "sender":
+        return names.get(User, m.sender_id) if m.sender_id else "System"
+    if column in ("client", "group", "user"):
+        model = {"client": Client, "group": Group, "user": User}[column]
+        return names.get(model, getattr(m, f"{column}_id"))
+    if column == "subject":
+        return m.subject
+    if column == "kind":
+        return m.kind
+    if column == "backend":
+        return names.get(Backend, m.backend_id)
+    if column == "attempts":
+        return m.attempts
+    raise ValueError(column)
+
+
+def describe_export(filter_args: list[tuple[str, str]], page: str, user) -> list[tuple[str, str]]:
+    """The second sheet: which view and filters produced it, when and by whom."""
+    filters = ", ".join(f"{k} = {v}" for k, v in filter_args) or "none (every message)"
+    return [
+        ("View", page),
+        ("Filters", filters),
+        ("Exported at", f"{now():%Y-%m-%d %H:%M:%S} UTC"),
+        ("Exported by", f"{user.name} <{user.email}>" if user else "commlog"),
+    ]
+
+
+def export_query(filter_args: list[tuple[str, str]], person: tuple[str, int] | None):
+    """The query an export writes: the log's filters, on a person's page or on the whole log."""
+    from werkzeug.datastructures import MultiDict
+
+    from shared.log_filters import LogFilter, log_query, person_condition
+
+    query = log_query(LogFilter.from_args(MultiDict(filter_args)))
+    if person:
+        query = query.where(person_condition(*person))
+    return query
+
+
+def run_export_job(job_id: int, folder) -> None:
+    """A big export, in the worker: the file goes to `folder`, progress to the Job row."""
+    from shared.models import Event, Job
+
+    job = Job.get_by_id(job_id)
+    if job.state != "pending":
+        return
+    Job.update(state="running").where(Job.id == job.id).execute()
+    params = job.params
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"export-{job.id}.xlsx"
+    try:
+        rows = write_export(
+            str(path),
+            export_query(params["filter_args"], params.get("person")),
+            params["columns"],
+            params["about"],
+            progress=lambda n: Job.update(done=n).where(Job.id == job.id).execute(),
+        )
+    except Exception as exc:
+        Job.update(state="failed", error=str(exc)[:500], finished_at=now()).where(
+            Job.id == job.id
+        ).execute()
+        raise
+    Job.update(state="done", done=rows, result_path=str(path), finished_at=now()).where(
+        Job.id == job.id
+    ).execute()
+    Event.create(action="export", actor=job.user, detail=f"{rows} rows: {params['about'][1][1]}")
+
+
+def remove_old_exports(folder, older_than_seconds: float = 86_400) -> int:
+    """Export files are kept for a day."""
+    import time
+
+    from shared.models import Job
+
+    removed = 0
+    for path in folder.glob("export-*.xlsx") if folder.exists() else []:
+        if time.time() - path.stat().st_mtime > older_than_seconds:
+            path.unlink(missing_ok=True)
+            Job.update(result_path=None).where(Job.result_path == str(path)).execute()
+            removed += 1
+    return removed
