@@ -56,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from console import auth, backends, dashboard, errors, exports, log, messages, people
+    from console import api, auth, backends, dashboard, errors, exports, log, messages, people
     from console.banner import backend_banner
 
     app.register_blueprint(auth.bp)
@@ -66,6 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(exports.bp)
+    # the API authenticates with bearer tokens, not session cookies: no CSRF there
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
     app.context_processor(backend_banner)
     app.jinja_env.globals.update(timedelta=timedelta)
     app.context_processor(lambda: {"now_date": now().date()})

@@ -269,6 +269,44 @@ def policy_set(channel, **changes):
     click.echo(f"{channel}: {describe(policy)}, jitter {'on' if policy.jitter else 'off'}.")
 
 
+token_cli = AppGroup("token", help="API tokens for the JSON API.")
+cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.argument("name")
+@click.option("--owner", help="The email of the staff user who owns it.")
+def token_create(name, owner):
+    """Create an API token; prints it alone on the last line (it is shown only once)."""
+    from shared.tokens import TokenError, create_token
+
+    create_schema()
+    user = None
+    if owner:
+        user = User.get_or_none(User.email == owner.strip().lower())
+        if user is None:
+            raise click.ClickException(f"there is no user with the email {owner}")
+    try:
+        _, plaintext = create_token(name, owner=user)
+    except TokenError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Created the API token {name.strip()}. Keep it secret: it is shown only once.")
+    click.echo(plaintext)
+
+
+@token_cli.command("revoke")
+@click.argument("name")
+def token_revoke(name):
+    """Revoke an API token for good."""
+    from shared.tokens import active_token, revoke
+
+    token = active_token(name)
+    if token is None:
+        raise click.ClickException(f"there is no API token named {name} (or it was revoked)")
+    revoke(token)
+    click.echo(f"Revoked the API token {token.name}.")
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -372,6 +410,41 @@ def up(host, port, smtp_port):
     sys.stdout.flush()
     manager.loop()
     sys.exit(manager.returncode)
+
+
+@cli.command()
+@click.option(
+    "--messages",
+    type=click.IntRange(min=0, max=16_777_215),
+    default=3000,
+    show_default=True,
+    help="How many messages to add (1000000 makes a database for benchmarks).",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same data."
+)
+def demo(messages, seed):
+    """Add realistic demo data: staff, clients, groups, backends and messages in every state."""
+    from shared.demo import load_demo
+
+    click.echo(f"Adding {messages:,} demo messages over the last 30 days…")
+    made = load_demo(messages, seed, progress=lambda words: click.echo(f"  {words}"))
+    states = ", ".join(f"{count:,} {state}" for state, count in made["by_state"].items())
+    channels = ", ".join(f"{count:,} {channel}" for channel, count in made["by_channel"].items())
+    click.echo(f"Added {made['messages']:,} messages in {made['seconds']} s: {states or 'none'}.")
+    click.echo(f"By channel: {channels or 'none'}; {made['attempts']:,} attempts.")
+    click.echo(
+        f"{made['clients_created']} new clients, {made['groups_created']} new groups, "
+        f"new backends: {', '.join(made['backends_created']) or 'none'}."
+    )
+    click.echo("\nDemo logins:")
+    for email, role, name in made["logins"]:
+        click.echo(f"  {email:32} {role:8} {name}")
+    if made["password"]:
+        click.echo(f"Password for the new logins: {made['password']}")
+        click.echo("(shown only this once: write it down)")
+    else:
+        click.echo("They already existed; their passwords were not changed.")
 
 
 def _capture_backend(smtp_port: int) -> Backend | None:

@@ -17,9 +17,13 @@ and CANCELLED messages); our own names that Mambu lacks (SENDING, DELIVERED, NOT
 BACKEND_TEST_REQUIRED, CANCELLED) find just that state. QUEUED_FOR_STREAM finds nothing.
 Every message also carries `commlogState`, our own state, so nothing is lost in translation.
 
-Searches use the indexed columns only (state, channel, kind, sender, client, group, user,
-created_at, sent_at, uid), except `destination` and `failureCause`, and sort by an index:
-creationDate sorts by creation order (the id), the other fields by (field, id).
+Searches use the indexed columns (state, channel, kind, sender, client, group, user,
+created_at, sent_at, uid) and sort by an index: creation order is the id's (or created_at's,
+when a criterion bounds creationDate), the other sort fields are (field, id). A page's ids are
+found first, by an index-only query, and the rows read by id after. `destination` has no index
+yet (its EQUALS is written for one on `recipient COLLATE NOCASE` / `lower(recipient)`), and
+`failureCause` narrows the failure states by their reason text. Prefixes are LIKE 'x%' or a
+comparison of the first characters, never LIKE '%x%'.
 """
 
 from collections.abc import Iterable
@@ -29,8 +33,9 @@ from functools import reduce
 from operator import and_, or_
 from typing import Any
 
-from peewee import OP, SQL, Expression, Field, NodeList, Value, fn
+from peewee import OP, SQL, Expression, Field, fn
 
+from shared.db import is_sqlite
 from shared.models import Message, now
 
 TYPES = {"email": "EMAIL", "sms": "SMS", "webhook": "WEB_HOOK"}
@@ -213,9 +218,18 @@ class Search:
     where: Expression | None
     order_by: tuple
 
-    def query(self):
-        query = Message.select().order_by(*self.order_by)
-        return query if self.where is None else query.where(self.where)
+    def ids(self, offset: int = 0, limit: int | None = None):
+        """The ids of one page, in order: an index-only query where the indexes allow."""
+        ids = Message.select(Message.id).order_by(*self.order_by)
+        if self.where is not None:
+            ids = ids.where(self.where)
+        return ids if limit is None else ids.limit(limit).offset(offset)
+
+    def query(self, offset: int = 0, limit: int | None = None):
+        """One page of the messages: their ids first (so that a sort handles ids, not whole
+        rows with their bodies), then the rows read by id."""
+        ids = self.ids(offset, limit)
+        return Message.select().where(Message.id.in_(ids)).order_by(*self.order_by)
 
     def count(self) -> int:
         query = Message.select(Message.id)
@@ -245,30 +259,37 @@ def parse_search(body: Any, at: datetime | None = None) -> Search:
         raise SearchError(prefix or "body", f"at most {MAX_CRITERIA} criteria")
     conditions = [criterion_condition(c, f"{prefix}[{i}]", at) for i, c in enumerate(criteria)]
     where = reduce(and_, conditions) if conditions else None
-    return Search(where, sort_order(sorting))
+    dated = any(c.get("field") == "creationDate" for c in criteria)
+    return Search(where, sort_order(sorting, dated))
 
 
-def sort_order(sorting: Any) -> tuple:
-    """ORDER BY for sortingCriteria; by default creation order, oldest first (stable pages)."""
+def sort_order(sorting: Any, dated: bool = False) -> tuple:
+    """ORDER BY for sortingCriteria; by default creation order, oldest first (stable pages).
+    Creation order is the id's, or created_at's (then the id's) when a criterion bounds
+    creationDate: the same order, read from whichever index the search already uses."""
+    creation = (Message.created_at,) if dated else ()
     if sorting is None:
-        return (Message.id.asc(),)
+        return tuple(c.asc() for c in (*creation, Message.id))
     if not isinstance(sorting, dict):
         raise SearchError("sortingCriteria", "must be an object with field and order")
     unknown = sorted(set(sorting) - {"field", "order"})
     if unknown:
         raise SearchError(f"sortingCriteria.{unknown[0]}", "unknown field")
     field = sorting.get("field")
-    if field not in SORT_FIELDS:
+    if not isinstance(field, str) or field not in SORT_FIELDS:
         raise SearchError(
             "sortingCriteria.field", f"must be one of {', '.join(SORT_FIELDS)}, not {field!r}"
         )
     order = sorting.get("order", "ASC")
     if not isinstance(order, str) or order.upper() not in ("ASC", "DESC"):
         raise SearchError("sortingCriteria.order", "must be ASC or DESC")
-    columns = (*SORT_FIELDS[field], Message.id)
+    columns = (*(creation if field == "creationDate" else SORT_FIELDS[field]), Message.id)
+    # nulls (not sent yet, no client…) sort as the smallest values: SQLite's own order, which
+    # its indexes give without a sort; PostgreSQL is told so
+    explicit = not is_sqlite()
     if order.upper() == "DESC":
-        return tuple(c.desc(nulls="LAST") if c.null else c.desc() for c in columns)
-    return tuple(c.asc(nulls="FIRST") if c.null else c.asc() for c in columns)
+        return tuple(c.desc(nulls="LAST" if explicit and c.null else None) for c in columns)
+    return tuple(c.asc(nulls="FIRST" if explicit and c.null else None) for c in columns)
 
 
 def criterion_condition(criterion: Any, where: str, at: datetime) -> Expression:
@@ -279,9 +300,9 @@ def criterion_condition(criterion: Any, where: str, at: datetime) -> Expression:
     if unknown:
         raise SearchError(f"{where}.{unknown[0]}", "unknown field")
     field, operator = criterion.get("field"), criterion.get("operator")
-    if field not in FIELDS:
+    if not isinstance(field, str) or field not in FIELDS:
         raise SearchError(f"{where}.field", f"must be one of {', '.join(FIELDS)}, not {field!r}")
-    if operator not in OPERATORS:
+    if not isinstance(operator, str) or operator not in OPERATORS:
         raise SearchError(
             f"{where}.operator", f"must be one of {', '.join(OPERATORS)}, not {operator!r}"
         )
@@ -364,17 +385,24 @@ def _one_of(
     kind = FIELDS[field]
     if kind == ID:
         ids = sorted({i for i in map(_record_id, texts) if i is not None})
-        return _ID_COLUMNS[field].in_(ids) if ids else NOTHING
+        return _in(_ID_COLUMNS[field], ids) if ids else NOTHING
     if kind == ENUM:
         return _enum_condition(field, [t if exact else t.upper() for t in texts], where)
     if field in ("encodedKey", "event"):
         # keys and kinds are identifiers with an index: compare with the ways one is written
         column = Message.uid if field == "encodedKey" else Message.kind
-        return column.in_(sorted(set(texts) if exact else _spellings(texts)))
+        return _in(column, set(texts) if exact else _spellings(texts))
     if not many and not exact:
-        return _on_text(field, _like(_TEXT_COLUMNS[field], _escape_like(texts[0])))
+        return _on_text(field, _equals_ignoring_case(_TEXT_COLUMNS[field], texts[0]))
     # IN compares free text exactly
-    return _on_text(field, _TEXT_COLUMNS[field].in_(sorted(set(texts))))
+    return _on_text(field, _in(_TEXT_COLUMNS[field], texts))
+
+
+def _in(column: Field, values) -> Expression:
+    """column IN values; an equality when there is one, so that the (column, id) index also
+    gives the order by id."""
+    values = sorted(set(values))
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def _spellings(texts: list[str]) -> set[str]:
@@ -409,17 +437,30 @@ def _enum_condition(field: str, names: list[str], where: str) -> Expression:
             if name not in SEARCH_STATES:
                 raise SearchError(where, f"{name!r} is not a state; use {_names(SEARCH_STATES)}")
             states |= SEARCH_STATES[name]
-        return Message.state.in_(sorted(states)) if states else NOTHING
+        return _in(Message.state, states) if states else NOTHING
     if field == "type":
         for name in names:
             if name not in TYPE_NAMES:
                 raise SearchError(where, f"{name!r} is not a type; use {_names(CHANNEL_OF_TYPE)}")
-        return Message.channel.in_(sorted({TYPE_NAMES[n] for n in names}))
-    # failureReason: the (state, channel) pairs reported with those reasons
-    pairs = [pair for pair, reason in FAILURE_REASONS.items() if reason in names]
-    if not pairs:
+        return _in(Message.channel, {TYPE_NAMES[n] for n in names})
+    # failureReason: the (state, channel) pairs reported with those reasons, as a state IN
+    # (for the index) narrowed by channel where a state has that reason on some channels only
+    channels_of: dict[str, set[str]] = {}
+    for (state, channel), reason in FAILURE_REASONS.items():
+        if reason in names:
+            channels_of.setdefault(state, set()).add(channel)
+    if not channels_of:
         return NOTHING
-    return reduce(or_, ((Message.state == s) & (Message.channel == c) for s, c in pairs))
+    condition = _in(Message.state, channels_of)
+    if all(len(channels) == len(TYPES) for channels in channels_of.values()):
+        return condition
+    narrowed = [
+        Message.state == state
+        if len(channels) == len(TYPES)
+        else (Message.state == state) & _in(Message.channel, channels)
+        for state, channels in sorted(channels_of.items())
+    ]
+    return condition & reduce(or_, narrowed)
 
 
 def _names(values: Iterable[str]) -> str:
@@ -460,16 +501,13 @@ def _starts_with(field: str, text: str, ignore_case: bool) -> Expression:
     return fn.SUBSTR(column, 1, len(text)) == text
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
-
-
-def _like(column: Field, pattern: str) -> Expression:
-    """Case-insensitive LIKE (ILIKE on PostgreSQL) with backslash escapes."""
-    escaped = NodeList(
-        (Value(pattern, converter=False), SQL("ESCAPE"), Value("\\", converter=False))
-    )
-    return Expression(column, OP.ILIKE, escaped)
+def _equals_ignoring_case(column: Field, text: str) -> Expression:
+    """column = text, ignoring case: COLLATE NOCASE on SQLite (ASCII letters, as its LIKE), so
+    that an index on (column COLLATE NOCASE) serves it; lower() on PostgreSQL, for an index on
+    lower(column)."""
+    if is_sqlite():
+        return Expression(column.collate("NOCASE"), OP.EQ, text)
+    return fn.LOWER(column) == text.lower()
 
 
 _DATE_COLUMNS = {"creationDate": Message.created_at, "sendDate": Message.sent_at}
@@ -487,12 +525,12 @@ def _date_condition(field: str, operator: str, value: Any, where: str, at: datet
         start, end = _period(operator, at)
         return (column >= start) & (column < end)
     if operator == "BETWEEN":
-        start = _instant(value[0], f"{where}.value")
-        end = _instant(value[1], f"{where}.secondValue")
+        start = parse_instant(value[0], f"{where}.value")
+        end = parse_instant(value[1], f"{where}.secondValue")
         if end.until < start.since:
             raise SearchError(f"{where}.secondValue", "must not be before value")
         return (column >= start.since) & (column <= end.until)
-    moment = _instant(value, f"{where}.value")
+    moment = parse_instant(value, f"{where}.value")
     if operator == "ON":
         return (column >= moment.day_start) & (column < moment.day_end)
     if operator in ("AFTER", "MORE_THAN"):
@@ -512,10 +550,11 @@ class Instant:
     day_end: datetime
 
 
-def _instant(value: Any, where: str) -> Instant:
+def parse_instant(value: Any, where: str) -> Instant:
+    """An ISO-8601 date or date-time (naive = UTC); raises SearchError naming `where`."""
     if not isinstance(value, str) or len(value) > 64:
         raise SearchError(where, "must be an ISO-8601 date or date-time string")
-    text = value.strip()
+    text = value.strip().upper()  # 2026-11-25t12:00z is RFC 3339 too
     try:
         if len(text) <= 10:
             day = date.fromisoformat(text)
