@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import partial
 
 from flask import Blueprint, current_app, g, jsonify, request
-from peewee import Case, IntegrityError
+from peewee import IntegrityError
 
 from shared import tokens
 from shared.actions import ActionError, resend, unresolved_failures
@@ -26,7 +26,7 @@ from shared.mambu import (
 )
 from shared.message_json import message_document
 from shared.models import CHANNELS, Client, Group, IdempotencyRecord, Message, User, now
-from shared.outbox import SubmissionError, create_message, default_backend
+from shared.outbox import SubmissionError, create_messages, default_backend
 from shared.states import RESENDABLE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -449,17 +449,14 @@ def _existing(model, column, ids: set) -> set:
 
 def create_submitted(plans: list[dict], key: str | None):
     """Store the checked messages (inside run_once's transaction), marked as the token's."""
+    token = g.api_token
+    keys = None
+    if key:
+        keys = [key if len(plans) == 1 else f"{key}#{i}" for i in range(len(plans))]
     try:
-        messages = [create_message(**plan) for plan in plans]
+        messages = create_messages(plans, api_token=token.id, idempotency_keys=keys)
     except SubmissionError as e:
         fail(400, e.field, e.problem)
-    token = g.api_token
-    keys = [key if len(plans) == 1 and key else f"{key}#{i}" for i in range(len(messages))]
-    ids = [m.id for m in messages]
-    fields = {Message.api_token: token.id}
-    if key:
-        fields[Message.idempotency_key] = Case(Message.id, list(zip(ids, keys, strict=True)))
-    Message.update(fields).where(Message.id.in_(ids)).execute()
     payload = {
         "messages": [
             {"uid": m.uid, "state": m.state, "state_reason": m.state_reason} for m in messages

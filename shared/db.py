@@ -1,6 +1,8 @@
 """The database: one proxy, bound at start-up to the URL from the config."""
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+import json
+
+from peewee import DatabaseProxy, JSONField, Model, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
 db = DatabaseProxy()
@@ -60,6 +62,10 @@ def insert_rows(model, rows: list[dict]) -> None:
                 value = row[f.name]
             else:
                 value = defaults[f.name]() if callable(defaults[f.name]) else defaults[f.name]
-            record.append(f.db_value(value))
+            if isinstance(f, JSONField):
+                value = None if value is None else json.dumps(value)  # a plain JSON string
+            else:
+                value = f.db_value(value)
+            record.append(value)
         values.append(record)
     db.cursor().executemany(sql, values)

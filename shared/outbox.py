@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from shared.db import db
-from shared.models import CHANNELS, Backend, Message, now
+from shared.db import db, insert_rows
+from shared.models import CHANNELS, Backend, Message, new_uid, now
 from shared.recipients import recipient_problem
-from shared.states import HELD_REASON, record_creation
+from shared.states import HELD_REASON, record_creations
 
 
 class SubmissionError(ValueError):
@@ -42,47 +42,92 @@ def create_message(
     backend: Backend | None = None,
     resend_of: Message | None = None,
 ) -> Message:
-    """Store a new message (QUEUED, WAITING until `send_at`, or NOT_SENT when the recipient is
-    unusable) with its first Event. The caller wakes the worker for QUEUED ones."""
-    if channel not in CHANNELS:
-        raise SubmissionError("channel", f"must be one of {', '.join(CHANNELS)}")
-    backend = backend or default_backend(channel)
-    if backend is None:
-        raise SubmissionError(
-            "channel",
-            f"no {channel} backend is configured; an admin adds one with `commlog backend add`",
-        )
-    recipient = (recipient or "").strip()
-    problem = recipient_problem(channel, recipient)
+    """Store one new message (see create_messages)."""
+    return create_messages(
+        [
+            dict(
+                channel=channel,
+                recipient=recipient,
+                subject=subject,
+                body_text=body_text,
+                body_html=body_html,
+                kind=kind,
+                sender=sender,
+                client=client,
+                group=group,
+                user=user,
+                send_at=send_at,
+                metadata=metadata,
+                backend=backend,
+                resend_of=resend_of,
+            )
+        ]
+    )[0]
+
+
+def create_messages(specs: list[dict], api_token=None, idempotency_keys=None) -> list[Message]:
+    """Store new messages, each QUEUED, WAITING until its `send_at`, held when its backend
+    needs a test, or NOT_SENT when its recipient is unusable, with its first Event: in one
+    transaction and a few batched statements. The caller wakes the worker for QUEUED ones.
+    Raises SubmissionError, storing nothing, for an unknown channel or one without a backend."""
+    backends: dict[str, Backend | None] = {}
     at = now()
-    if problem:
-        state, reason = "NOT_SENT", problem
-    elif backend.health == "TEST_REQUIRED":
-        state, reason = "BACKEND_TEST_REQUIRED", HELD_REASON.format(name=backend.name)
-    elif send_at and send_at > at:
-        state, reason = "WAITING", "scheduled"
-    else:
-        state, reason = "QUEUED", ""
-    with db.atomic():
-        message = Message.create(
-            channel=channel,
-            recipient=recipient,
-            subject=subject or "",
-            body_text=body_text or "",
-            body_html=body_html or None,
-            kind=kind or "manual",
-            sender=sender,
-            client=client,
-            group=group,
-            user=user,
-            backend=backend,
-            state=state,
-            state_reason=reason,
-            created_at=at,
-            queued_at=at if state == "QUEUED" else None,
-            next_attempt_at=send_at if state == "WAITING" else None,
-            metadata=metadata or {},
-            resend_of=resend_of,
+    rows = []
+    for index, spec in enumerate(specs):
+        channel = spec["channel"]
+        if channel not in CHANNELS:
+            raise SubmissionError("channel", f"must be one of {', '.join(CHANNELS)}")
+        backend = spec.get("backend")
+        if backend is None:
+            if channel not in backends:
+                backends[channel] = default_backend(channel)
+            backend = backends[channel]
+        if backend is None:
+            raise SubmissionError(
+                "channel",
+                f"no {channel} backend is configured; an admin adds one with `commlog backend add`",
+            )
+        recipient = (spec.get("recipient") or "").strip()
+        problem = recipient_problem(channel, recipient)
+        send_at = spec.get("send_at")
+        if problem:
+            state, reason = "NOT_SENT", problem
+        elif backend.health == "TEST_REQUIRED":
+            state, reason = "BACKEND_TEST_REQUIRED", HELD_REASON.format(name=backend.name)
+        elif send_at and send_at > at:
+            state, reason = "WAITING", "scheduled"
+        else:
+            state, reason = "QUEUED", ""
+        rows.append(
+            dict(
+                uid=new_uid(),
+                channel=channel,
+                recipient=recipient,
+                subject=spec.get("subject") or "",
+                body_text=spec.get("body_text") or "",
+                body_html=spec.get("body_html") or None,
+                kind=spec.get("kind") or "manual",
+                sender=spec.get("sender"),
+                client=spec.get("client"),
+                group=spec.get("group"),
+                user=spec.get("user"),
+                backend=backend,
+                state=state,
+                state_reason=reason,
+                created_at=at,
+                queued_at=at if state == "QUEUED" else None,
+                next_attempt_at=send_at if state == "WAITING" else None,
+                metadata=spec.get("metadata") or {},
+                resend_of=spec.get("resend_of"),
+                api_token=api_token,
+                idempotency_key=idempotency_keys[index] if idempotency_keys else None,
+            )
         )
-        record_creation(message, actor=sender)
-    return message
+    with db.atomic():
+        insert_rows(Message, rows)
+        by_uid = {
+            m.uid: m for m in Message.select().where(Message.uid.in_([row["uid"] for row in rows]))
+        }
+        messages = [by_uid[row["uid"]] for row in rows]
+        record_creations(messages, actor_of=[row["sender"] for row in rows])
+    return messages

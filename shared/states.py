@@ -182,17 +182,31 @@ def move_one(
     return bool(move([message_id], from_state, to_state, reason, actor, **fields))
 
 
-def record_creation(message: Message, actor: User | None = None) -> None:
-    """The first Event of a message: the state it was created in."""
-    if message.state not in INITIAL_STATES:
-        raise IllegalTransition(f"a message cannot start in {message.state}")
-    Event.create(
-        action="state",
-        message=message,
-        actor=actor,
-        to_state=message.state,
-        detail=message.state_reason or "created",
+def record_creations(messages: list[Message], actor_of: list) -> None:
+    """The first Event of each new message: the state it was created in."""
+    for message in messages:
+        if message.state not in INITIAL_STATES:
+            raise IllegalTransition(f"a message cannot start in {message.state}")
+    at = now()
+    insert_rows(
+        Event,
+        [
+            {
+                "created_at": at,
+                "action": "state",
+                "message": m.id,
+                "actor": actor,
+                "from_state": None,
+                "to_state": m.state,
+                "detail": m.state_reason or "created",
+            }
+            for m, actor in zip(messages, actor_of, strict=True)
+        ],
     )
+
+
+def record_creation(message: Message, actor: User | None = None) -> None:
+    record_creations([message], [actor])
 
 
 def claim(backend_id: int, limit: int, owner: str, lease_until: datetime) -> list[int]:
