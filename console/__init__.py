@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.context_processor(backend_banner)
     app.jinja_env.globals.update(timedelta=timedelta)
+    app.jinja_env.filters["sandboxed"] = sandboxed
     app.context_processor(lambda: {"now_date": now().date()})
     app.after_request(security_headers)
     errors.register(app)
@@ -84,6 +85,19 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+# the message's own HTML carries a policy of its own too: even a document that did not inherit
+# the console's (or a browser that fetches before applying it) loads nothing remote, runs nothing
+HTML_BODY_POLICY = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+    "img-src data:; style-src 'unsafe-inline'; font-src data:\">"
+)
+
+
+def sandboxed(body_html: str | None) -> str:
+    """A message's HTML for an <iframe sandbox srcdoc>, under its own strict policy."""
+    return HTML_BODY_POLICY + (body_html or "")
 
 
 def security_headers(response):

@@ -431,7 +431,10 @@ def demo(messages, seed):
     made = load_demo(messages, seed, progress=lambda words: click.echo(f"  {words}"))
     states = ", ".join(f"{count:,} {state}" for state, count in made["by_state"].items())
     channels = ", ".join(f"{count:,} {channel}" for channel, count in made["by_channel"].items())
-    click.echo(f"Added {made['messages']:,} messages in {made['seconds']} s: {states or 'none'}.")
+    plural = "" if made["messages"] == 1 else "s"
+    click.echo(
+        f"Added {made['messages']:,} message{plural} in {made['seconds']} s: {states or 'none'}."
+    )
     click.echo(f"By channel: {channels or 'none'}; {made['attempts']:,} attempts.")
     click.echo(
         f"{made['clients_created']} new clients, {made['groups_created']} new groups, "

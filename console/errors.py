@@ -1,6 +1,7 @@
 """Error pages: a real page for a browser, a small fragment for an htmx request."""
 
 from flask import render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 TITLES = {
@@ -21,6 +22,14 @@ def render_error(status: int, detail: str | None = None):
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(e):
+        if not current_user.is_authenticated and request.headers.get("HX-Request"):
+            # the session ended, which took the form's token with it: say so
+            return render_template(
+                "errors/_fragment.html",
+                status=401,
+                title="Your session has ended",
+                text="Log in again to carry on.",
+            ), 401
         return render_error(
             400,
             "The form had expired or was not sent from this console. "

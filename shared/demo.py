@@ -5,7 +5,8 @@ Every message is written as the outbox and the worker would have written it: its
 agree with `attempts`, its Events tell its state history, its `state_reason` uses the worker's
 words. Running it again adds messages and reuses the people and backends it made (by email and
 name). Rows come from a seeded random.Random and go in with executemany, a chunk of messages per
-transaction, so a million messages take minutes, not hours.
+transaction, written by a thread while the next chunk is made; a big load into an empty log
+builds its indexes (and the search index) once at the end. A million messages take minutes.
 """
 
 import json
@@ -898,6 +899,7 @@ class Facts(dict):
         self.sender = sender
         self.language = "en"
         self.currency = "EUR"
+        self.per_day = 100  # messages a day, for the daily summaries
 
     def __missing__(self, key: str):
         rng = self.rng
@@ -955,10 +957,10 @@ class Facts(dict):
         return self.sender.name.split()[0] if self.sender else ""
 
     def _sent(self):
-        return f"{self.rng.randrange(800, 4000):,}"
+        return f"{round(self.per_day * self.rng.uniform(0.7, 1.2)):,}"
 
     def _failed(self):
-        return self.rng.randrange(3, 60)
+        return round(self.per_day * self.rng.uniform(0.03, 0.09))
 
     def _money(self, amount: float) -> str:
         return f"{self.currency} {amount:,.2f}"
@@ -977,6 +979,9 @@ class Chain:
 
 
 class Demo:
+    """One run of `commlog demo`: the people and backends it needs, then the plan of every
+    message (state, channel, time), then each message built and written in order of time."""
+
     def __init__(self, messages: int, seed: int, progress: Callable | None):
         self.n = messages
         self.rng = random.Random(seed)
@@ -1342,6 +1347,7 @@ class Demo:
         return retry_delay(policy, retry_number, self.rng)
 
     def build(self, index: int) -> Built:
+        """The planned message `index`, with its whole history."""
         code, channel = self.states[index], self.channels[index]
         at = self._time(self.times[index])
         special = self.special.get(index)
@@ -1439,6 +1445,7 @@ class Demo:
         if xss:
             sender = self.support[0]
         facts = Facts(rng, at, sender, console=self.base_url)
+        facts.per_day = max(self.n // DAYS, 1)
         target: dict = {}
         if audience == "group" and self.groups_with[channel]:
             group = rng.choice(self.groups_with[channel])
@@ -1525,17 +1532,12 @@ class Demo:
         )
         return f"{kind}: {facts['name']}", body, None
 
-    def recipient_for(self, row: dict, code: int) -> None:
-        """Failures that are the recipient's fault get a recipient to match."""
-        channel = row["channel"]
-        if code == NOT_SENT_:
-            row["recipient"] = _unusable(self.rng, channel, row["recipient"])
-
     def lifecycle(self, life: Life, code: int) -> None:
+        """The history that ends in the planned state."""
         rng, row = self.rng, life.row
         channel = row["channel"]
         if code == NOT_SENT_:
-            self.recipient_for(row, code)
+            row["recipient"] = _unusable(rng, channel, row["recipient"])
             life.create(
                 "NOT_SENT", recipient_problem(channel, row["recipient"]), actor=row["sender"]
             )
@@ -1575,9 +1577,10 @@ class Demo:
         if life.at > latest:
             life.at = latest
 
-    def lifecycle_sent(self, life: Life, final: str | None) -> None:
-        """Sent (mostly at once, sometimes after a failed try or two); an SMS is then checked
-        until `final` (DELIVERED) or through every poll (None: it stays SENT)."""
+    def lifecycle_sent(self, life: Life, final: str | None, at_once: bool = False) -> None:
+        """Sent (mostly at once, sometimes after a failed try or two; a reminder made at night
+        waits for the morning unless `at_once`); an SMS is then checked until `final`
+        (DELIVERED) or through every poll (None: it stays SENT)."""
         rng, row = self.rng, life.row
         channel = row["channel"]
         results = []
@@ -1589,7 +1592,8 @@ class Demo:
         elif roll < 0.041 and life.at < self.now - timedelta(hours=1):
             results.append(DeliveryResult("unknown"))  # its worker died mid-send
         if (
-            row["kind"] in ("group.meeting_reminder", "loan.repayment_due")
+            not at_once
+            and row["kind"] in ("group.meeting_reminder", "loan.repayment_due")
             and life.at.hour < 7
             and _morning(life.at) < self.now - RECENT
             and rng.random() < 0.5
@@ -1721,7 +1725,7 @@ class Demo:
             user=self.admin.id,
         )
         life = Life(self, row, at, self.full)
-        self.lifecycle_sent(life, None)
+        self.lifecycle_sent(life, None, at_once=True)
         return life.built
 
     def build_link(self, chain: Chain, position: int, at: datetime) -> Built:
@@ -1774,7 +1778,8 @@ class Demo:
                 life.create("QUEUED", actor=row["sender"])
                 life.deliver([self.refusal("email", recipient, bounce=True)])
             else:
-                self.lifecycle_sent(life, "DELIVERED" if code == DELIVERED_ else None)
+                final = "DELIVERED" if code == DELIVERED_ else None
+                self.lifecycle_sent(life, final, at_once=True)  # resend() queues it at once
             life.built.resend_of = chain.uids[-1]
             corrected = f" to {recipient}" if recipient != chain.last_recipient else ""
             life.built.events.append(
@@ -2111,7 +2116,8 @@ def _date(at: datetime, language: str) -> str:
 
 
 def _month(at: datetime, language: str) -> str:
-    previous = (at.replace(day=1) - timedelta(days=1)) if at.day < 20 else at
+    """The month before `at`'s (statements and summaries are of a finished month)."""
+    previous = at.replace(day=1) - timedelta(days=1)
     return f"{MONTHS.get(language, MONTHS['en'])[previous.month - 1]} {previous.year}"
 
 

@@ -14,7 +14,7 @@ REFUSALS = [
     (
         "5.1.",
         "The address does not exist: the receiving mail server bounced it.",
-        "Check the address with the client, correct it below and resend.",
+        "Check the address with the client, then correct it and resend it from the message's page.",
     ),
     (
         "5.2.2",
@@ -85,7 +85,7 @@ def diagnose(message: Message) -> Diagnosis:
         return Diagnosis(
             "Not sent: the recipient is unusable.",
             reason or state.explanation,
-            "Correct the recipient below and resend.",
+            "Correct the recipient on the message's page and resend.",
             "bad",
         )
     if message.state == "FAILED":
@@ -127,7 +127,8 @@ def _failed(message: Message, last: Attempt | None, reason: str) -> Diagnosis:
         return Diagnosis(
             f"Failed: every try failed ({message.attempts} in all).",
             reason,
-            "Check the backend's page: when it works again, resend this message.",
+            "If the recipient's server was busy (a 4xx answer), resend later; if the "
+            "backend itself failed, ask an admin to check it, then resend.",
             "bad",
         )
     if message.attempts and (not last or last.outcome == "sent"):

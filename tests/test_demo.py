@@ -173,7 +173,9 @@ def test_resend_chains_point_both_ways(made_either_way):
             original.body_text,
         )
         said = Event.get(Event.message == original.id, Event.action == "resend")
-        assert said.detail.endswith(f" as {copy.uid}")
+        assert said.detail.endswith(f" as {copy.uid}") and said.actor_id == copy.sender_id
+        created = Event.select().where(Event.message == copy.id).order_by(Event.id).first()
+        assert (created.to_state, created.created_at) == ("QUEUED", said.created_at)
     resolved = list(Message.select().where(Message.resolved_by.is_null(False)))
     assert resolved
     for failure in resolved:

@@ -45,6 +45,21 @@
     }
     if (target.matches("[data-close-dialog]")) { target.closest("dialog").close(); }
   });
+  // the search box searches as you type; its "change" on leaving must not search again
+  // (which would also close a row just opened)
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "q") { event.stopPropagation(); }
+  }, true);
+  // shared links stay short: empty filters are left out of the URL
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id !== "log-filters") { return; }
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      if (params[name] === "" || (Array.isArray(params[name]) && params[name].length === 0)) {
+        delete params[name];
+      }
+    });
+  });
   document.addEventListener("change", function (event) {
     // the header checkbox selects every row on the page
     if (event.target.matches("[data-select-page]")) {

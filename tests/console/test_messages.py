@@ -45,7 +45,10 @@ def token(client):
 def test_the_detail_page_explains_a_bounce_and_offers_a_corrected_resend(support_client, failed):
     html = support_client.get(f"/messages/{failed.uid}").get_data(as_text=True)
     assert "Why wasn&#39;t this delivered?" in html
-    assert "The address does not exist" in html and "correct it below and resend" in html
+    assert (
+        "The address does not exist" in html
+        and "correct it and resend it from the message&#39;s page" in html
+    )
     assert 'name="recipient" value="bob@exmaple.com"' in html
     assert 'sandbox srcdoc="&lt;p&gt;Dear &lt;b&gt;Bob&lt;/b&gt;&lt;/p&gt;"' in html
     assert 'name="backend"' not in html  # only admins pick a backend

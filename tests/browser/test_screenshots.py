@@ -1,0 +1,80 @@
+"""Screenshots of the console on demo data, for the README: the log with a row open, a failed
+message's detail page, the dashboard and the backends page (docs/screenshots/)."""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shared.demo import ADMIN_EMAIL, load_demo
+from shared.models import Message, WorkerHeartbeat
+from shared.users import create_user
+from tests.browser.conftest import VIEWPORT, log_in_through_form
+from tests.conftest import PASSWORD
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def demo(database):
+    # the demo reuses a login that exists: make its admin with a password we know
+    create_user(ADMIN_EMAIL, "admin", PASSWORD, "Ada Admin")
+    made = load_demo(messages=400)
+    # a worker's heartbeat, as a running `commlog worker` writes it: the pages show the normal
+    # "1 worker running", not the alarm a stopped queue raises (no real worker is started, so
+    # that nothing moves while the pictures are taken)
+    WorkerHeartbeat.create(worker_id="console-host:4242", host="console-host", pid=4242)
+    return made
+
+
+def shoot(page: Page, name: str, clip_height: float | None = None) -> None:
+    """The whole page (or its top `clip_height` pixels) as docs/screenshots/<name>."""
+    expect(page.locator("#toast")).to_be_hidden()  # no error on the page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    clip = None
+    if clip_height:
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": clip_height}
+    page.screenshot(
+        path=SCREENSHOTS / name, full_page=True, clip=clip, animations="disabled", caret="hide"
+    )
+
+
+def test_screenshots_of_the_log_a_failed_message_the_dashboard_and_backends(page, demo):
+    log_in_through_form(page, ADMIN_EMAIL)
+
+    # the log as support staff use it: "what failed?", with the newest failure open in place
+    page.goto("/log")
+    page.locator("input[name=state][value=FAILED]").check()
+    expect(page).to_have_url(re.compile(r"state=FAILED"))
+    row = page.locator("#log-results tbody.message").first
+    expect(row.locator(".badge")).to_have_text("Failed")
+    row.get_by_role("button", name="Show").click()
+    preview = page.locator("tr.preview:visible")
+    expect(preview.locator(".diagnosis")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    # the page down to a few rows past the open one
+    box = preview.bounding_box()
+    shoot(page, "log.png", clip_height=box["y"] + box["height"] + 160)
+
+    # a failed message that was tried several times: its tries, history and diagnosis
+    message = (
+        Message.select()
+        .where(Message.state == "FAILED", Message.channel == "email")
+        .order_by(Message.attempts.desc(), Message.id.desc())
+        .first()
+    )
+    page.goto(f"/messages/{message.uid}")
+    expect(page.get_by_role("heading", name="Why wasn't this delivered?")).to_be_visible()
+    shoot(page, "detail.png")
+
+    page.goto("/")
+    expect(page.locator("svg.chart")).to_be_visible()
+    shoot(page, "dashboard.png")
+
+    page.goto("/backends/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Backends")
+    shoot(page, "backends.png")
+
+    for name in ("log.png", "detail.png", "dashboard.png", "backends.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000, name
