@@ -52,7 +52,7 @@ def test_the_detail_page_explains_a_bounce_and_offers_a_corrected_resend(support
     assert 'name="recipient" value="bob@exmaple.com"' in html
     # the HTML, escaped into a sandboxed iframe, under a strict policy of its own
     assert 'sandbox srcdoc="&lt;meta http-equiv=&#34;Content-Security-Policy&#34;' in html
-    assert "&lt;p&gt;Dear &lt;b&gt;Bob&lt;/b&gt;&lt;/p&gt;\"" in html
+    assert '&lt;p&gt;Dear &lt;b&gt;Bob&lt;/b&gt;&lt;/p&gt;"' in html
     assert 'name="backend"' not in html  # only admins pick a backend
 
 
