@@ -1,0 +1,407 @@
+"""Console latency at 1,000,000 messages: the server time of the log's first and deep pages,
+every filter, body search, the client, group and user pages and the dashboard, measured
+in-process through Flask's test client (routing, queries and Jinja rendering; no network).
+
+    .venv/bin/python bench/console.py [--db /tmp/commlog-bench-console/commlog.db]
+        [--messages 1000000] [-r 20] [--only WORDS] [--plans] [--patch FILE] [--remove]
+
+The first run makes the scratch database with the demo loader (`commlog demo`'s; about 20
+minutes for a million messages on 2 cores); later runs reuse it. Keep it out of the repository.
+Prints a table with the machine: the median and p95 wall time of each request, and its median
+CPU time (the same figure with less noise when other processes share the machine). `--plans`
+adds, for every line over target, each SQL statement timed on its own with its EXPLAIN QUERY
+PLAN. `--patch FILE` runs a Python file before the app is made (and its `patch_app(app)`
+after), to measure a proposed fix without editing the code. Nothing here is a test: it measures.
+"""
+
+import argparse
+import os
+import platform
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DB = Path("/tmp/commlog-bench-console/commlog.db")
+TARGET_MS = 30.0
+PASSWORD = "bench-console-password"
+BENCH_USER = "bench-support@bench.example"
+HTMX = {"HX-Request": "true", "HX-Target": "log-results"}
+
+
+def machine() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    cpu = models[0] if models else platform.processor()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; load average {load}"
+    )
+
+
+def use_database(path: Path) -> str:
+    """Point commlog at the scratch database (and its home folder) before anything loads the
+    config; returns the database URL."""
+    if ROOT in path.resolve().parents:
+        sys.exit(f"keep the scratch database out of the repository: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{path}"
+    os.environ["COMMLOG_HOME"] = str(path.parent)
+    os.environ["COMMLOG_DATABASE_URL"] = url
+    os.environ["COMMLOG_QUEUE_URL"] = f"sqlite:///{path.parent / 'queue.db'}"
+    return url
+
+
+def ensure_messages(url: str, wanted: int) -> str:
+    """Load demo messages until there are `wanted`; returns how long it took, in words."""
+    from shared.db import connect, db
+    from shared.demo import load_demo
+    from shared.models import Message, create_schema
+
+    connect(url)
+    create_schema()
+    have = Message.select().count()
+    if have >= wanted:
+        db.close()
+        return f"reused: {have:,} messages already there"
+    print(f"loading {wanted - have:,} demo messages into {url} …", flush=True)
+    started = time.perf_counter()
+    made = load_demo(wanted - have, seed=1, progress=lambda w: print(f"  {w}", flush=True))
+    seconds = time.perf_counter() - started
+    db.close()
+    print(f"loaded {made['messages']:,} messages in {seconds:.0f} s", flush=True)
+    return f"loaded {made['messages']:,} messages in {seconds:.0f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="the scratch SQLite file")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("-r", "--repeat", type=int, default=20, help="timed runs per request")
+    parser.add_argument("--only", nargs="*", help="only the lines whose name has these words")
+    parser.add_argument("--plans", action="store_true", help="EXPLAIN QUERY PLAN of slow lines")
+    parser.add_argument("--patch", type=Path, help="a Python file run before the app is made")
+    parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--remove", action="store_true", help="delete the scratch files after")
+    args = parser.parse_args()
+
+    url = use_database(args.db)
+    loaded = ensure_messages(url, args.messages)
+    if args.load_only:
+        return
+    try:
+        run(url, args, loaded)
+    finally:
+        if args.remove:
+            remove_scratch(args.db)
+
+
+def remove_scratch(path: Path) -> None:
+    """Delete the scratch database and what commlog made next to it, and the folder if that
+    leaves it empty (never anything else that is there)."""
+    home = path.parent
+    names = [path.name, "queue.db", "secret_key"]
+    for name in names:
+        for suffix in ("", "-wal", "-shm"):
+            (home / (name + suffix)).unlink(missing_ok=True)
+    if home.is_dir() and not any(home.iterdir()):
+        home.rmdir()
+
+
+def log_in(client) -> None:
+    """Log the bench's support user in through the form, as a person would."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    token = token or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    response = client.post(
+        "/login", data={"email": BENCH_USER, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 302, f"login failed: {response.status_code}"
+
+
+def bench_user():
+    from shared.models import User
+    from shared.users import create_user
+
+    user = User.get_or_none(User.email == BENCH_USER)
+    return user or create_user(BENCH_USER, "support", PASSWORD, name="Bench Support")
+
+
+def pick() -> dict:
+    """The ids, kinds, days and words the requests use, chosen from the data (setup only:
+    these queries are not timed)."""
+    from peewee import SQL, fn
+
+    from shared.models import Backend, Message, User, now
+
+    def by(field):
+        """(value, count) per value of `field`, busiest first."""
+        query = Message.select(field, fn.COUNT(Message.id).alias("n")).group_by(field)
+        return [(v, n) for v, n in query.order_by(SQL("n").desc()).tuples() if v is not None]
+
+    clients = by(Message.client)
+    groups = by(Message.group)
+    senders = by(Message.sender)
+    users = by(Message.user)
+    kinds = by(Message.kind)
+    backends = by(Message.backend)
+    top = Message.select(fn.MAX(Message.id)).scalar()
+    staff = User.select().where(User.id == senders[0][0]).get()
+    today = now().date()
+    return dict(
+        top=top,
+        busy_client=clients[0],
+        avg_client=clients[len(clients) // 2],
+        busy_group=groups[0],
+        avg_group=groups[len(groups) // 2],
+        staff=(staff.id, senders[0][1], staff.name),
+        user=users[0],
+        kind=kinds[0],
+        rare_kind=kinds[-1],
+        backend=backends[0],
+        backend_name=Backend.get_by_id(backends[0][0]).name,
+        today=today,
+        day=today - timedelta(days=10),
+        week=(today - timedelta(days=20), today - timedelta(days=14)),
+        uid=Message.select(Message.uid).where(Message.id == top - 12345).scalar(),
+    )
+
+
+def cases(p: dict, words: dict) -> list[tuple[str, str, bool]]:
+    """(what, URL, htmx?) for every request measured."""
+    day, (w0, w1), today = p["day"], p["week"], p["today"]
+    client, avg_client = p["busy_client"][0], p["avg_client"][0]
+    group, avg_group = p["busy_group"][0], p["avg_group"][0]
+    staff, user = p["staff"][0], p["user"][0]
+    F = True  # the htmx results fragment: what filtering fetches
+    return [
+        ("log, first page, no filter (full page)", "/log", False),
+        ("log, first page, no filter", "/log", F),
+        ("state=FAILED (unresolved, the default)", "/log?state=FAILED", F),
+        ("state=FAILED (full page)", "/log?state=FAILED", False),
+        ("state=FAILED&resolved=1", "/log?state=FAILED&resolved=1", F),
+        ("state=SENT", "/log?state=SENT", F),
+        ("state=CANCELLED", "/log?state=CANCELLED", F),
+        (
+            "state=FAILED+NOT_SENT+BACKEND_TEST_REQUIRED",
+            "/log?state=FAILED&state=NOT_SENT&state=BACKEND_TEST_REQUIRED",
+            F,
+        ),
+        ("state=SENT+DELIVERED", "/log?state=SENT&state=DELIVERED", F),
+        ("state=WAITING+QUEUED+SENDING", "/log?state=WAITING&state=QUEUED&state=SENDING", F),
+        ("channel=sms", "/log?channel=sms", F),
+        ("channel=webhook", "/log?channel=webhook", F),
+        ("sender=system", "/log?sender=system", F),
+        (f"sender=<staff {staff}>", f"/log?sender={staff}", F),
+        ("created today (1 day)", f"/log?created_from={today}&created_to={today}", F),
+        (f"created 1 day ({day})", f"/log?created_from={day}&created_to={day}", F),
+        (f"created 7 days ({w0}..{w1})", f"/log?created_from={w0}&created_to={w1}", F),
+        ("created_from only (7 days ago)", f"/log?created_from={today - timedelta(days=7)}", F),
+        (f"created_to only ({w0})", f"/log?created_to={w0}", F),
+        (f"sent 1 day ({day})", f"/log?sent_from={day}&sent_to={day}", F),
+        (f"sent 7 days ({w0}..{w1})", f"/log?sent_from={w0}&sent_to={w1}", F),
+        (f"kind={p['kind'][0]}", f"/log?kind={p['kind'][0]}", F),
+        (f"kind={p['rare_kind'][0]} (rarest)", f"/log?kind={p['rare_kind'][0]}", F),
+        (f"backend=<{p['backend_name']}>", f"/log?backend={p['backend'][0]}", F),
+        (f"client=<busiest, {p['busy_client'][1]:,} msgs>", f"/log?client={client}", F),
+        (f"client=<median, {p['avg_client'][1]:,} msgs>", f"/log?client={avg_client}", F),
+        (f"group=<busiest, {p['busy_group'][1]:,} msgs>", f"/log?group={group}", F),
+        (f"user=<{p['user'][1]:,} msgs>", f"/log?user={user}", F),
+        ("state=FAILED & channel=sms", "/log?state=FAILED&channel=sms", F),
+        ("state=SENT & channel=webhook", "/log?state=SENT&channel=webhook", F),
+        ("client=<busiest> & state=SENT", f"/log?client={client}&state=SENT", F),
+        ("client=<busiest> & state=FAILED", f"/log?client={client}&state=FAILED", F),
+        ("kind & state=FAILED", f"/log?kind={p['kind'][0]}&state=FAILED", F),
+        (
+            "channel=email & created 7 days",
+            f"/log?channel=email&created_from={w0}&created_to={w1}",
+            F,
+        ),
+        (
+            "state=FAILED & created 1 day",
+            f"/log?state=FAILED&created_from={day}&created_to={day}",
+            F,
+        ),
+        (
+            f"q={words['q_state']} & state=FAILED",
+            f"/log?q={quote(words['q_state'])}&state=FAILED",
+            F,
+        ),
+        (f"q={words['common']} (common word)", f"/log?q={quote(words['common'])}", F),
+        (f"q={words['rare']} (rare word)", f"/log?q={quote(words['rare'])}", F),
+        (f"q={words['email']} (part of an email address)", f"/log?q={quote(words['email'])}", F),
+        ("q=zqxjv (no match)", "/log?q=zqxjv", F),
+        ("deep page (200 pages down), no filter", "DEEP:", F),
+        ("deep page (200 pages down), no filter (full page)", "DEEP:", False),
+        ("deep page (200 pages down), state=SENT", "DEEP:state=SENT", F),
+        ("deep page (200 pages down), channel=sms", "DEEP:channel=sms", F),
+        ("deep page, id 10 from the bottom, no filter", "BOTTOM:", F),
+        (f"/clients/<busiest, {p['busy_client'][1]:,} msgs>", f"/clients/{client}", False),
+        (f"/clients/<median, {p['avg_client'][1]:,} msgs>", f"/clients/{avg_client}", False),
+        ("/clients/<busiest>?state=FAILED (htmx)", f"/clients/{client}?state=FAILED", F),
+        (f"/groups/<busiest, {p['busy_group'][1]:,} msgs>", f"/groups/{group}", False),
+        (f"/groups/<median, {p['avg_group'][1]:,} msgs>", f"/groups/{avg_group}", False),
+        (f"/users/<staff {staff}, {p['staff'][1]:,} sent>", f"/users/{staff}", False),
+        (f"/users/<{user}>", f"/users/{user}", False),
+        ("/messages/<uid> (detail)", f"/messages/{p['uid']}", False),
+        ("dashboard /", "/", False),
+    ]
+
+
+def words() -> dict:
+    """Search words, fixed so that runs compare (demo data is seeded)."""
+    return dict(common="payment", rare="Çelik", email="okafor@", q_state="payment")
+
+
+def follow_cursors(client, url: str, pages: int) -> str:
+    """Follow the log's "Older" link `pages` times; the URL of the page reached."""
+    for _ in range(pages):
+        html = client.get(url, headers=HTMX).get_data(as_text=True)
+        found = re.search(r'href="([^"]*before=\d+[^"]*)"', html)
+        if not found:
+            break
+        url = found.group(1).replace("&amp;", "&")
+    return url
+
+
+def timed(client, url: str, headers: dict, repeat: int) -> tuple[list[float], list[float], str]:
+    """Wall and CPU milliseconds of `repeat` requests, and what the last one showed."""
+    for _ in range(2):  # warm: the page cache and Jinja's compiled templates
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+    wall, cpu = [], []
+    for _ in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        response = client.get(url, headers=headers)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    html = response.get_data(as_text=True)
+    rows = html.count('class="message"')
+    count = re.search(r'<span class="count"[^>]*>([^<]*)</span>', html)
+    return wall, cpu, f"{rows} rows, {count.group(1).strip() if count else '-'}"
+
+
+def p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+
+
+class QueryLog:
+    """Every SQL statement peewee runs while it is on (peewee logs them at DEBUG)."""
+
+    def __init__(self):
+        import logging
+
+        self.logger = logging.getLogger("peewee")
+        self.statements = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.statements.append(record.msg)
+
+    def __enter__(self):
+        self.logger.addHandler(self.handler)
+        self.level = self.logger.level
+        self.logger.setLevel("DEBUG")
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
+def explain(path: Path, client, url: str, headers: dict) -> None:
+    """Each statement of one request, timed on its own, with its query plan."""
+    with QueryLog() as log:
+        client.get(url, headers=headers)
+    con = sqlite3.connect(path)
+    for sql, params in log.statements:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        params = [p.isoformat(" ") if hasattr(p, "isoformat") else p for p in params]
+        started = time.perf_counter()
+        con.execute(sql, params).fetchall()
+        ms = (time.perf_counter() - started) * 1000
+        if ms < 1:
+            continue
+        print(f"    {ms:7.1f} ms  {sql[:300]}{'…' if len(sql) > 300 else ''}")
+        print(f"              params {params}")
+        for row in con.execute("EXPLAIN QUERY PLAN " + sql, params):
+            print(f"              {'  ' * (row[1] > 0)}{row[3]}")
+    con.close()
+
+
+def run(url: str, args, loaded: str) -> None:
+    import console
+    from console import create_app
+    from shared.db import db
+    from shared.models import Message
+
+    console._watchdog["next"] = float("inf")  # its once-a-minute check is not per request
+    patch: dict = {}
+    if args.patch:
+        exec(compile(args.patch.read_text(), str(args.patch), "exec"), patch)
+    app = create_app({"DATABASE_URL": url})
+    if "patch_app" in patch:
+        patch["patch_app"](app)
+    with db.connection_context():
+        bench_user()
+        p = pick()
+        messages = Message.select().count()
+    client = app.test_client()
+    log_in(client)
+    size = sum(f.stat().st_size for f in args.db.parent.glob(args.db.name + "*")) / 2**20
+
+    print(f"machine: {machine()}")
+    print(
+        f"date: {time.strftime('%Y-%m-%d %H:%M')}; database: {args.db} ({size:,.0f} MB, "
+        f"{messages:,} messages; {loaded})"
+    )
+    print(
+        f"each line: {args.repeat} timed requests after 2 warm-up ones (ms: median, p95, median "
+        "CPU); htmx = the results fragment (HX-Target: log-results), else the whole page"
+        + (f"; patched with {args.patch}" if args.patch else "")
+    )
+    deep_cursors = {}
+    width = 58
+    header = f"{'what':{width}} {'median':>7} {'p95':>7} {'cpu':>6} {'target':>6}  {'':4}  shows"
+    print(header)
+    print("-" * len(header))
+    over = []
+    for what, target, htmx in cases(p, words()):
+        if args.only and not any(w.lower() in what.lower() for w in args.only):
+            continue
+        if target.startswith("DEEP:"):
+            query = target[5:]
+            if query not in deep_cursors:
+                deep_cursors[query] = follow_cursors(client, f"/log?{query}", 200)
+            target = deep_cursors[query]
+        elif target.startswith("BOTTOM:"):
+            target = "/log?before=11"
+        headers = HTMX if htmx else {}
+        times, cpu, shows = timed(client, target, headers, args.repeat)
+        median = statistics.median(times)
+        ok = "OK" if median <= TARGET_MS and p95(times) <= TARGET_MS else "over"
+        label = what + (" (htmx)" if htmx and "htmx" not in what else "")
+        print(
+            f"{label:{width}} {median:7.1f} {p95(times):7.1f} {statistics.median(cpu):6.1f} "
+            f"{TARGET_MS:6.0f}  {ok:4}  {shows}",
+            flush=True,
+        )
+        if ok == "over":
+            over.append((label, target, headers))
+    print(f"\n{len(over)} line(s) over {TARGET_MS:.0f} ms")
+    if args.plans:
+        for label, target, headers in over:
+            print(f"\n{label}: {target}")
+            explain(args.db, client, target, headers)
+
+
+if __name__ == "__main__":
+    main()
