@@ -1,5 +1,6 @@
 """The banner on every page while a backend is failing or needs a test (SPEC §4)."""
 
+from flask import request
 from flask_login import current_user
 from peewee import fn
 
@@ -9,8 +10,8 @@ from shared.models import Backend, Event, Message, User
 
 def backend_banner() -> dict:
     """Template context: the unhealthy backends with their held counts, and whom to ask."""
-    if not current_user.is_authenticated:
-        return {}
+    if not current_user.is_authenticated or request.headers.get("HX-Request"):
+        return {}  # htmx fragments never show the banner: skip its queries
     unhealthy = list(Backend.select().where(Backend.health.in_(UNHEALTHY)).order_by(Backend.name))
     if not unhealthy:
         return {}

@@ -91,6 +91,8 @@ def log_context(log_filter: LogFilter, base=None, page_url=None) -> dict:
 
 def _names(messages) -> dict:
     """The names of the clients, groups and users on this page, in three small queries."""
+    if not messages:
+        return {"client": {}, "group": {}, "user": {}}
     ids = {
         k: {getattr(m, f"{k}_id") for m in messages} - {None} for k in ("client", "group", "user")
     }
