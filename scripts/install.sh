@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
-  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  apt-get install -y -qq "$@" >/dev/null  # with recommends: Chromium needs its fonts
 }
 
 if [ ! -x .venv/bin/python ]; then
