@@ -206,7 +206,9 @@ class PageWatch:
                 self.foreign_requests.append(request.url)
 
         page.on("dialog", on_dialog)
-        page.on("request", on_request)
+        # a request the page's CSP blocks still fires "request" (then "requestfailed") without
+        # leaving the browser; one that went out and got an answer fires "requestfinished"
+        page.on("requestfinished", on_request)
         return self
 
 
