@@ -1,6 +1,7 @@
 """The worker's tasks. Tasks take ids, never objects: the database is the truth, and the queue
 only says "look at backend N now". Losing the queue loses nothing: the sweep finds what is due."""
 
+import logging
 from datetime import timedelta
 
 from huey import crontab
@@ -15,6 +16,8 @@ from shared.models import Backend, Message, claim_period, now
 from worker import delivery, delivery_status, recovery
 from worker.identity import worker_id
 from worker.queue import huey
+
+log = logging.getLogger("commlog.worker")
 
 
 @huey.on_startup()
@@ -70,7 +73,9 @@ def _schedule_next_retry(backend_id: int) -> None:
 def sweep() -> dict | None:
     """Once a minute, in one consumer however many run: the sweep."""
     if claim_period("sweep", 60):
-        return run_sweep()
+        done = run_sweep()
+        log.info("sweep ran: %s", done)  # which consumer ran it, and what it found
+        return done
     return None
 
 
@@ -89,8 +94,10 @@ def check_backends() -> None:
     messages, one that fails opens an incident (and alerts once)."""
     if not claim_period("health_checks", 60):
         return
-    for backend in Backend.select():
+    backends = list(Backend.select())
+    for backend in backends:
         wake(test_backend(backend).change.to_wake)
+    log.info("health checks ran: %d backends tested", len(backends))
 
 
 @huey.task()
