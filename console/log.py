@@ -3,9 +3,10 @@ cancel."""
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from peewee import fn
 
-from shared.log_filters import LogFilter, log_query
+from console.errors import render_error
+from shared.log_filters import LogFilter
+from shared.log_page import capped_count, page_ids, page_rows
 from shared.models import Backend, Client, Group, Message, User, UserPreference
 from shared.states import CANCELLABLE, RESENDABLE, STATES, UNFINISHED
 
@@ -38,45 +39,43 @@ def chosen_columns() -> list[str]:
     return [c for c in COLUMNS if c in chosen] or DEFAULT_COLUMNS
 
 
-def fetch_page(log_filter: LogFilter, before: int | None, after: int | None, base=None):
+def fetch_page(log_filter: LogFilter, before: int | None, after: int | None, person=None):
     """One page of the log by keyset (never OFFSET): older than `before`, or newer than
     `after`. Returns (messages, older_cursor, newer_cursor)."""
-    query = log_query(log_filter) if base is None else log_filter.apply(base)
+    ids, _ = page_ids(log_filter, person, before=before, after=after, limit=PAGE_SIZE + 1)
+    more = len(ids) > PAGE_SIZE
+    rows = page_rows(ids[:PAGE_SIZE])  # newest first
     if after:
-        rows = list(query.where(Message.id > after).order_by(Message.id.asc()).limit(PAGE_SIZE + 1))
-        has_newer = len(rows) > PAGE_SIZE
-        rows = list(reversed(rows[:PAGE_SIZE]))
-        older = rows[-1].id if rows else None
-        return rows, older, rows[0].id if rows and has_newer else None
-    if before:
-        query = query.where(Message.id < before)
-    rows = list(query.limit(PAGE_SIZE + 1))
-    older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    rows = rows[:PAGE_SIZE]
+        return rows, (rows[-1].id if rows else None), (rows[0].id if rows and more else None)
+    older = rows[-1].id if rows and more else None
     return rows, older, rows[0].id if rows and before else None
 
 
-def count_label(log_filter: LogFilter, base=None) -> str:
-    """How many messages match, counted with the same index and capped: "1,000+"."""
-    query = (log_query(log_filter) if base is None else log_filter.apply(base)).order_by()
-    capped = query.select(Message.id).limit(COUNT_LIMIT + 1)
-    n = Message.select(fn.COUNT()).from_(capped.alias("page")).scalar()
-    if n > COUNT_LIMIT:
-        return f"{COUNT_LIMIT:,}+ messages"
+def count_label(log_filter: LogFilter, person=None, on_first_page=None) -> str:
+    """How many messages match, counted with the page's indexes and capped: "1,000+". When a
+    first page holds them all (`on_first_page`), that is the count."""
+    if on_first_page is not None:
+        n, exact = len(on_first_page), True
+    else:
+        n, exact = capped_count(log_filter, person, COUNT_LIMIT)
+    if not exact:
+        return f"{min(n, COUNT_LIMIT):,}+ messages"
     return f"{n:,} message{'s' if n != 1 else ''}"
 
 
-def log_context(log_filter: LogFilter, base=None, page_url=None) -> dict:
-    """What the log's templates need, for the log page and the client/group/user pages."""
+def log_context(log_filter: LogFilter, person=None, page_url=None) -> dict:
+    """What the log's templates need, for the log page and the client/group/user pages
+    (`person`: ("client" | "group" | "user", id))."""
     before = request.args.get("before", type=int)
     after = request.args.get("after", type=int)
-    messages, older, newer = fetch_page(log_filter, before, after, base)
+    messages, older, newer = fetch_page(log_filter, before, after, person)
+    whole = messages if not before and not after and not older else None
     return dict(
         filter=log_filter,
         messages=messages,
         older=older,
         newer=newer,
-        count=count_label(log_filter, base),
+        count=count_label(log_filter, person, whole),
         columns=chosen_columns(),
         all_columns=COLUMNS,
         states=STATES,
@@ -137,9 +136,11 @@ def index():
 def columns():
     """Remember the columns this user wants in the log."""
     wanted = [c for c in request.form.getlist("column") if c in COLUMNS]
-    UserPreference.insert(user=current_user.id, log_columns=wanted or DEFAULT_COLUMNS).on_conflict(
+    if not wanted:
+        return render_error(400, "Choose at least one column to show. Nothing was changed.")
+    UserPreference.insert(user=current_user.id, log_columns=wanted).on_conflict(
         conflict_target=[UserPreference.user],
-        update={UserPreference.log_columns: wanted or DEFAULT_COLUMNS},
+        update={UserPreference.log_columns: wanted},
     ).execute()
     return redirect(request.referrer if _same_site(request.referrer) else url_for("log.index"))
 

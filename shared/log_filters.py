@@ -3,6 +3,8 @@ to a query; one definition for the log page, the client/group/user pages and the
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
 
 from peewee import JOIN
 
@@ -53,7 +55,8 @@ class LogFilter:
             f.sender = sender
         elif sender:
             f.errors.append("The sender must be a staff member or System.")
-        f.q = " ".join(args.get("q", "").split())[:200]
+        # a NUL cannot be searched for (FTS5 refuses it): it separates words like a space
+        f.q = " ".join(args.get("q", "").replace("\x00", " ").split())[:200]
         if f.q and len(f.q) < MIN_LENGTH:
             f.errors.append(f"Type at least {MIN_LENGTH} characters to search the text.")
         for name in ("created_from", "created_to", "sent_from", "sent_to"):
@@ -90,57 +93,76 @@ class LogFilter:
     def apply(self, query):
         """Narrow a Message query to these filters."""
         if self.states:
-            query = query.where(self._state_condition())
-        if self.channel:
-            query = query.where(Message.channel == self.channel)
-        if self.sender == "system":
-            query = query.where(Message.sender.is_null())
-        elif self.sender:
-            query = query.where(Message.sender == int(self.sender))
-        for name in ("client", "group", "user", "backend"):
-            value = getattr(self, name)
-            if value is not None:
-                query = query.where(getattr(Message, name) == value)
-        if self.kind:
-            query = query.where(Message.kind == self.kind)
+            query = query.where(reduce(or_, self.state_conditions()))
+        for condition in self.field_conditions():
+            query = query.where(condition)
         if self.created_from:
-            query = query.where(Message.created_at >= _start(self.created_from))
+            query = query.where(Message.created_at >= self.created_range[0])
         if self.created_to:
-            query = query.where(Message.created_at < _start(self.created_to + timedelta(days=1)))
+            query = query.where(Message.created_at < self.created_range[1])
         if self.sent_from:
-            query = query.where(Message.sent_at >= _start(self.sent_from))
+            query = query.where(Message.sent_at >= self.sent_range[0])
         if self.sent_to:
-            query = query.where(Message.sent_at < _start(self.sent_to + timedelta(days=1)))
+            query = query.where(Message.sent_at < self.sent_range[1])
         if len(self.q) >= MIN_LENGTH:
             query = search(query, self.q)
         return query
 
-    def _state_condition(self):
-        """The chosen states; failures resolved by a resend are left out unless asked for."""
-        others = [s for s in self.states if s not in FAILURES or self.resolved]
-        failures = [s for s in self.states if s in FAILURES and not self.resolved]
-        condition = None
-        if others:
-            condition = Message.state.in_(others)
-        if failures:
-            unresolved = Message.state.in_(failures) & Message.resolved_by.is_null()
-            condition = unresolved if condition is None else (condition | unresolved)
-        return condition
+    def state_conditions(self) -> list:
+        """One condition per chosen state (they never overlap); failures resolved by a resend
+        are left out unless asked for."""
+        conditions = []
+        for state in self.states:
+            condition = Message.state == state
+            if state in FAILURES and not self.resolved:
+                condition &= Message.resolved_by.is_null()
+            conditions.append(condition)
+        return conditions
+
+    def field_conditions(self) -> list:
+        """The filters that are one indexed column each: channel, sender, client, group, user,
+        kind, backend."""
+        conditions = []
+        if self.channel:
+            conditions.append(Message.channel == self.channel)
+        if self.sender == "system":
+            conditions.append(Message.sender.is_null())
+        elif self.sender:
+            conditions.append(Message.sender == int(self.sender))
+        for name in ("client", "group", "user", "backend"):
+            value = getattr(self, name)
+            if value is not None:
+                conditions.append(getattr(Message, name) == value)
+        if self.kind:
+            conditions.append(Message.kind == self.kind)
+        return conditions
+
+    @property
+    def created_range(self) -> tuple[datetime | None, datetime | None]:
+        """[start, end) of the created dates, as datetimes (None when open)."""
+        return _range(self.created_from, self.created_to)
+
+    @property
+    def sent_range(self) -> tuple[datetime | None, datetime | None]:
+        return _range(self.sent_from, self.sent_to)
+
+
+def person_branches(kind: str, person_id: int) -> list:
+    """Whose messages a client, group or staff page shows (Mambu's meaning of each), as
+    conditions that never overlap: a client's and a group's are those about them; a staff
+    member's are those they sent by hand plus the automated ones sent to them."""
+    if kind == "client":
+        return [Message.client == person_id]
+    if kind == "group":
+        return [Message.group == person_id]
+    if kind == "user":
+        return [Message.sender == person_id, (Message.user == person_id) & Message.sender.is_null()]
+    raise ValueError(kind)
 
 
 def person_condition(kind: str, person_id: int):
-    """Whose messages a client, group or staff page shows (Mambu's meaning of each): a client's
-    and a group's are those about them; a staff member's are those they sent by hand plus the
-    automated ones sent to them."""
-    if kind == "client":
-        return Message.client == person_id
-    if kind == "group":
-        return Message.group == person_id
-    if kind == "user":
-        return (Message.sender == person_id) | (
-            (Message.user == person_id) & Message.sender.is_null()
-        )
-    raise ValueError(kind)
+    """The same as one condition."""
+    return reduce(or_, person_branches(kind, person_id))
 
 
 def log_query(log_filter: LogFilter):
@@ -169,3 +191,10 @@ def _date(text: str, name: str, errors: list[str]) -> date | None:
 
 def _start(day: date) -> datetime:
     return datetime.combine(day, time.min)
+
+
+def _range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    return (
+        _start(first) if first else None,
+        _start(last + timedelta(days=1)) if last else None,
+    )

@@ -14,7 +14,7 @@ from peewee import (
     TextField,
 )
 
-from shared.db import BaseModel, db
+from shared.db import BaseModel, db, is_sqlite
 
 CHANNELS = ("email", "sms", "webhook")
 ROLES = ("support", "admin")
@@ -143,11 +143,20 @@ class Message(BaseModel):
     body_html = TextField(null=True)
     kind = CharField(default="manual")
     language = CharField(null=True)
-    sender = ForeignKeyField(User, null=True, backref="sent_messages", on_delete="SET NULL")
-    client = ForeignKeyField(Client, null=True, backref="messages", on_delete="SET NULL")
-    group = ForeignKeyField(Group, null=True, backref="messages", on_delete="SET NULL")
-    user = ForeignKeyField(User, null=True, backref="messages_about", on_delete="SET NULL")
-    backend = ForeignKeyField(Backend, null=True, backref="messages", on_delete="SET NULL")
+    # no index of their own: the (x, id, …) indexes below start with them
+    sender = ForeignKeyField(
+        User, null=True, backref="sent_messages", on_delete="SET NULL", index=False
+    )
+    client = ForeignKeyField(
+        Client, null=True, backref="messages", on_delete="SET NULL", index=False
+    )
+    group = ForeignKeyField(Group, null=True, backref="messages", on_delete="SET NULL", index=False)
+    user = ForeignKeyField(
+        User, null=True, backref="messages_about", on_delete="SET NULL", index=False
+    )
+    backend = ForeignKeyField(
+        Backend, null=True, backref="messages", on_delete="SET NULL", index=False
+    )
     state = CharField()
     state_reason = TextField(default="")
     attempts = IntegerField(default=0)
@@ -165,16 +174,18 @@ class Message(BaseModel):
 
     class Meta:
         # the log lists newest first by id: every filter gets an (x, id) index so that a
-        # filtered page is an index range scan, never a sort of the whole table
+        # filtered page is an index range scan, never a sort of the whole table; the people
+        # pages' counts by state read the state from the same index (x, id, state)
         indexes = (
             (("state", "id"), False),
             (("channel", "id"), False),
-            (("sender", "id"), False),
-            (("client", "id"), False),
-            (("group", "id"), False),
-            (("user", "id"), False),
+            (("sender", "id", "state"), False),
+            (("client", "id", "state"), False),
+            (("group", "id", "state"), False),
+            (("user", "id", "sender", "state"), False),
             (("kind", "id"), False),
             (("backend", "id"), False),
+            (("backend", "state"), False),  # the banner's held counts
             (("created_at",), False),
             (("sent_at",), False),
             (("state", "next_attempt_at"), False),  # the sweep: due WAITING messages
@@ -320,12 +331,21 @@ ALL_MODELS = [
 ]
 
 
+# Mambu's `destination EQUALS` ignores case: an index on the recipient as it compares it
+RECIPIENT_INDEX = {
+    True: "CREATE INDEX IF NOT EXISTS message_recipient_nocase "
+    "ON message (recipient COLLATE NOCASE)",
+    False: "CREATE INDEX IF NOT EXISTS message_recipient_lower ON message (lower(recipient))",
+}
+
+
 def create_schema() -> None:
     """Create every table and index that is missing; safe to repeat."""
     from shared.search import create_search_index
 
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
+        db.execute_sql(RECIPIENT_INDEX[is_sqlite()])
         create_search_index()
 
 
