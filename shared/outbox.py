@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from shared.db import db, insert_rows
+from shared.db import db, insert_rows_returning
 from shared.models import CHANNELS, Backend, Message, new_uid, now
 from shared.recipients import recipient_problem
 from shared.states import HELD_REASON, record_creations
@@ -124,10 +124,18 @@ def create_messages(specs: list[dict], api_token=None, idempotency_keys=None) ->
             )
         )
     with db.atomic():
-        insert_rows(Message, rows)
-        by_uid = {
-            m.uid: m for m in Message.select().where(Message.uid.in_([row["uid"] for row in rows]))
-        }
-        messages = [by_uid[row["uid"]] for row in rows]
+        ids = dict((uid, id) for id, uid in insert_rows_returning(Message, rows, ["id", "uid"]))
+        messages = [_stored(row, ids[row["uid"]]) for row in rows]
         record_creations(messages, actor_of=[row["sender"] for row in rows])
     return messages
+
+
+def _stored(row: dict, id: int) -> Message:
+    """The Message as stored from `row`, without reading it back (which would cost more than
+    the insert)."""
+    for field, default in Message._meta.defaults.items():
+        if field.name not in row:
+            row[field.name] = default() if callable(default) else default
+    message = Message(__no_default__=True, id=id, **row)
+    message._dirty.clear()
+    return message

@@ -1,6 +1,7 @@
 """Recipient validation: a plain reason for every unusable recipient, never an exception."""
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 
 from shared.recipients import recipient_problem
 
@@ -112,3 +113,50 @@ def test_email_is_checked_as_before():
     assert recipient_problem("email", "ana@example.com") is None
     assert recipient_problem("email", "ana.example.com") == "The address has no @."
     assert recipient_problem("email", "ana@").startswith("The address is not valid:")
+
+
+LOCAL_PARTS = [
+    "ana",
+    "A.b+tag",
+    "a..b",
+    ".a",
+    "a.",
+    '"a b"',
+    "a b",
+    "é",
+    "a" * 64,
+    "a" * 200,
+    "x!#$%&'*-/=?^_`{|}~",
+    "",
+]
+DOMAINS = [
+    "example.com",
+    "EXAMPLE.com",
+    "localhost",
+    "x.test",
+    "-a.com",
+    "a..com",
+    "a.com.",
+    "xn--a.com",
+    "a.123",
+    "[1.2.3.4]",
+    "a_b.com",
+    "a" * 64 + ".com",
+    ("a" * 60 + ".") * 4 + "com",
+    "münchen.de",
+    "x.invalid",
+]
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_email_answers_as_email_validator_does(domain):
+    """Plain addresses check their domain once (a cached shortcut): every answer must still be
+    exactly what checking the whole address with email_validator gives."""
+    for local in LOCAL_PARTS:
+        address = f"{local}@{domain}"
+        try:
+            validate_email(address, check_deliverability=False)
+            expected = None
+        except EmailNotValidError as e:
+            expected = f"The address is not valid: {e}"
+        assert recipient_problem("email", address) == expected, address
