@@ -35,8 +35,22 @@ NEWCOMER_ADMIN = "admin@example.com"
 @cli.command()
 def init():
     """Create or upgrade the database; safe to repeat."""
-    create_schema()
+    _migrate()
     click.echo("The database is ready.")
+
+
+@cli.command("migrate")
+def migrate_command():
+    """Upgrade the database's schema to this version of commlog; safe to repeat."""
+    _migrate()
+
+
+def _migrate() -> None:
+    from shared.migrations import migrate, version
+
+    for step in migrate():
+        click.echo(f"Applied {step}.")
+    click.echo(f"The schema is at version {version() or 0}.")
 
 
 @cli.command("create-user")
@@ -379,8 +393,9 @@ def up(host, port, smtp_port):
     from honcho.manager import Manager
 
     from shared.config import load_config
+    from shared.migrations import migrate
 
-    create_schema()
+    migrate()
     home = load_config().home
     password = None
     if not User.select().where(User.role == "admin").exists():

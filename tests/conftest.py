@@ -1,9 +1,12 @@
 """Shared fixtures: a fresh database per test, the console app and clients, a live SMTP sink,
-a real worker process, and a way to run the `commlog` command."""
+a real worker process, and a way to run the `commlog` command.
 
+The suite runs on either backend: SQLite + SqliteHuey (the default), or, with
+COMMLOG_TEST_BACKEND=postgres, PostgreSQL + Redis servers that the session starts by itself."""
+
+import itertools
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,11 +27,19 @@ import pytest  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from shared.db import connect, db  # noqa: E402
+from shared.migrations import migrate  # noqa: E402
 from shared.models import create_schema  # noqa: E402
 from shared.users import create_user  # noqa: E402
+from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402, F401
 
 PROJECT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
+
+BACKEND = os.environ.get("COMMLOG_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"COMMLOG_TEST_BACKEND must be sqlite or postgres, not {BACKEND}")
+ON_POSTGRES = BACKEND == "postgres"
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only")
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
@@ -43,12 +54,6 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str
         time.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def home(tmp_path):
     """An empty COMMLOG_HOME for this test; its SQLite files are the test's database."""
@@ -57,9 +62,73 @@ def home(tmp_path):
     return path
 
 
+@pytest.fixture(scope="session")
+def servers():
+    """PostgreSQL, with a template database that has the schema, and Redis: started once."""
+    postgres, redis_server = PostgresServer(), RedisServer()
+    try:
+        postgres.start()
+        redis_server.start()
+        with _admin_connection(postgres) as cursor:
+            cursor.execute("CREATE DATABASE commlog_template")
+        connect(postgres.url("commlog_template"))
+        migrate()  # as `commlog init` makes it
+        db.close()
+        yield postgres, redis_server
+    finally:
+        redis_server.stop()
+        postgres.stop()
+
+
+class _admin_connection:
+    """An autocommit cursor on the server's `postgres` database, for CREATE/DROP DATABASE."""
+
+    def __init__(self, postgres):
+        import psycopg2
+
+        self.connection = psycopg2.connect(postgres.url())
+        self.connection.autocommit = True
+
+    def __enter__(self):
+        return self.connection.cursor()
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+
+_database_numbers = itertools.count(1)
+
+
 @pytest.fixture
-def commlog_env(home):
-    """The environment for commlog processes started by this test."""
+def backend_urls(home, request):
+    """(database URL, queue URL) for this test, both fresh. SQLite: files in `home`.
+    PostgreSQL: a database copied from the template (faster than creating the tables, and
+    faster than truncating them: measured 60 ms against 260 and 95), dropped afterwards; the
+    Redis database emptied."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{home}/commlog.db", f"sqlite:///{home}/queue.db"
+        return
+    import redis
+
+    postgres, redis_server = request.getfixturevalue("servers")
+    name = f"commlog_test_{next(_database_numbers)}"
+    with _admin_connection(postgres) as cursor:
+        cursor.execute(f"CREATE DATABASE {name} TEMPLATE commlog_template STRATEGY FILE_COPY")
+    redis.Redis.from_url(redis_server.url()).flushdb()
+    yield postgres.url(name), redis_server.url()
+    if not db.is_closed():
+        db.close()
+    with _admin_connection(postgres) as cursor:
+        cursor.execute(f"DROP DATABASE {name} WITH (FORCE)")  # ends what a test left open
+
+
+@pytest.fixture
+def commlog_env(home, backend_urls, monkeypatch):
+    """The environment for commlog processes started by this test (and for this process's own
+    config loader, on PostgreSQL)."""
+    if ON_POSTGRES:
+        monkeypatch.setenv("COMMLOG_DATABASE_URL", backend_urls[0])
+        monkeypatch.setenv("COMMLOG_QUEUE_URL", backend_urls[1])
     env = dict(os.environ)
     env["COMMLOG_HOME"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
@@ -67,14 +136,16 @@ def commlog_env(home):
 
 
 @pytest.fixture
-def database(home):
-    """A fresh SQLite database with every table, and a fresh queue, bound for this test: what
-    the test enqueues reaches the workers it starts (they use the same COMMLOG_HOME)."""
+def database(home, backend_urls, commlog_env):
+    """A fresh database with every table, and a fresh queue, bound for this test: what the
+    test enqueues reaches the workers it starts (they get the same URLs through commlog_env)."""
     from worker.queue import huey, make_huey
 
-    database = connect(f"sqlite:///{home}/commlog.db")
-    create_schema()
-    huey.storage = make_huey(f"sqlite:///{home}/queue.db").storage
+    database_url, queue_url = backend_urls
+    database = connect(database_url)
+    if not ON_POSTGRES:
+        create_schema()  # the PostgreSQL copy has it already
+    huey.storage = make_huey(queue_url).storage
     yield database
     db.close()
 

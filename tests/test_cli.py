@@ -2,15 +2,20 @@
 
 import pytest
 
+from shared.db import connect, db
 from shared.models import Backend, Message, User
 from tests.conftest import run_commlog
 
 
-def test_init_is_safe_to_repeat(commlog_env, home):
+def test_init_is_safe_to_repeat(commlog_env, backend_urls):
     for _ in range(2):
         result = run_commlog(["init"], commlog_env)
         assert result.returncode == 0, result.stderr
-    assert (home / "commlog.db").exists()
+    connect(backend_urls[0])
+    try:
+        assert Message.table_exists()
+    finally:
+        db.close()
 
 
 def test_create_user_reads_the_password_from_stdin(commlog_env, database):
