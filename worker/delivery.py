@@ -3,8 +3,9 @@ in one batched write. The database is the truth; the queue only says "look now".
 
 import threading
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
+from typing import NamedTuple
 
 from peewee import JOIN, fn
 
@@ -22,7 +23,7 @@ from shared.health import hold_for_backend_test, mark_failing, mark_ok
 from shared.models import Attempt, Backend, Message, User, now
 from shared.recipients import recipient_problem
 from shared.retry import next_retry_at, policy_for
-from shared.states import HELD_REASON, Settlement, claim, move, settle
+from shared.states import HELD_REASON, Settlement, claim, ids_in, move, settle
 from worker.identity import worker_id
 from worker.journal import Journal, journal_folder
 
@@ -30,6 +31,59 @@ BATCH_SIZE = 100
 LEASE = timedelta(minutes=5)  # renewed while a slow batch is still being sent
 
 _thread = threading.local()  # per worker thread: the open senders and the journal
+
+
+class Person(NamedTuple):
+    name: str
+    email: str
+
+
+class Outgoing(NamedTuple):
+    """A claimed message as the senders and the settlement read it: plain values, as building
+    a model for each message costs more than sending it."""
+
+    id: int
+    uid: str
+    channel: str
+    recipient: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    kind: str
+    metadata: dict
+    created_at: datetime
+    attempts: int
+    sender: Person | None
+
+
+def load_outgoing(message_ids: list[int]) -> list[Outgoing]:
+    """The messages, oldest first, in one query."""
+    query = (
+        Message.select(
+            Message.id,
+            Message.uid,
+            Message.channel,
+            Message.recipient,
+            Message.subject,
+            Message.body_text,
+            Message.body_html,
+            Message.kind,
+            Message.metadata,
+            Message.created_at,
+            Message.attempts,
+            Message.sender,
+            User.name,
+            User.email,
+        )
+        .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
+        .where(Message.id.in_(ids_in(message_ids)))
+        .order_by(Message.id)
+        .tuples()
+    )
+    return [
+        Outgoing(*row[:11], Person(row[12], row[13]) if row[11] is not None else None)
+        for row in query
+    ]
 
 
 def claim_due(backend_id: int, owner: str) -> list[int]:
@@ -78,12 +132,7 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> list[Message
     """Send messages claimed by `owner` (all SENDING, all for this backend). Returns the
     messages the worker must be woken for: alerts, and messages moved to a fallback."""
     backend = Backend.get_by_id(backend_id)
-    messages = list(
-        Message.select(Message, User)
-        .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
-        .where(Message.id.in_(message_ids))
-        .order_by(Message.id)
-    )
+    messages = load_outgoing(message_ids)
     if backend.health == "TEST_REQUIRED":
         settle([_held(m, backend) for m in messages], owner)
         return []

@@ -16,6 +16,9 @@ from urllib.parse import quote, unquote
 
 from shared.states import Settlement
 
+# datetimes as text; one encoder for all (json.dumps with default= builds one per call)
+_ENCODER = json.JSONEncoder(default=str)
+
 
 def journal_folder(home: Path) -> Path:
     folder = home / "journal"
@@ -41,7 +44,7 @@ class Journal:
         os.write(self.fd, f'{{"started": {message_id}}}\n'.encode())
 
     def finished(self, settlement: Settlement) -> None:
-        os.write(self.fd, (json.dumps(_encode(settlement), default=str) + "\n").encode())
+        os.write(self.fd, (_ENCODER.encode(_encode(settlement)) + "\n").encode())
 
     def clear(self) -> None:
         """Everything in the journal is now in the database."""
