@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from shared.config import load_config
 from shared.db import connect, db
@@ -16,6 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+class IdConverter(IntegerConverter):
+    """An id in a URL: at most what the database can compare; a larger number is a 404
+    (not an overflow error)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -31,9 +41,13 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # sent over HTTPS only when the console is reached over HTTPS
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=settings.base_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     app.config.update(config or {})
+    app.url_map.converters["int"] = IdConverter
 
     if db.obj is None or config and "DATABASE_URL" in config:
         connect(app.config["DATABASE_URL"])
@@ -56,10 +70,22 @@ def create_app(config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from console import api, auth, backends, dashboard, errors, exports, log, messages, people
+    from console import (
+        account,
+        api,
+        auth,
+        backends,
+        dashboard,
+        errors,
+        exports,
+        log,
+        messages,
+        people,
+    )
     from console.banner import backend_banner
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(log.bp)
     app.register_blueprint(backends.bp)
     app.register_blueprint(messages.bp)

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from shared import login_limits
 from shared.models import Event, User, now
 from shared.users import authenticate
 
@@ -39,16 +40,30 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
+        # checked before the password, so that a guesser learns nothing while paused
+        paused = login_limits.retry_at(form.email.data, request.remote_addr)
+        if paused:
+            return too_many_attempts(paused)
         user = authenticate(form.email.data, form.password.data)
         if user:
+            login_limits.forget_account(form.email.data)
             login_user(user)
             User.update(last_login_at=now()).where(User.id == user.id).execute()
             return redirect(safe_next(request.args.get("next")))
+        login_limits.record_failure(form.email.data, request.remote_addr)
         Event.create(action="login_failed", detail=f"{form.email.data} from {request.remote_addr}")
         form.password.errors.append(
             "That email and password don't match any login. Check them and try again."
         )
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
+
+
+def too_many_attempts(until):
+    """429: logging in is paused for this account or address, and until when."""
+    seconds = max(1, int((until - now()).total_seconds()) + 1)
+    minutes = -(-seconds // 60)
+    page = render_template("auth/too_many.html", minutes=minutes, until=until.strftime("%H:%M"))
+    return page, 429, {"Retry-After": str(seconds)}
 
 
 @bp.post("/logout")

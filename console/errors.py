@@ -9,6 +9,8 @@ TITLES = {
     403: ("Not allowed", "Your login does not open this page. Ask an admin if you need it."),
     404: ("Not found", "There is nothing at this address. It may have been deleted or mistyped."),
     405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What was sent is too large. Send less at a time."),
+    429: ("Too many requests", "Too many requests in a short time. Wait a little, then retry."),
     500: ("Something went wrong", "The console hit an error. It has been logged; try again."),
 }
 
@@ -36,5 +38,5 @@ def register(app):
             "Reload the page and try again.",
         )
 
-    for status in (400, 403, 404, 405, 500):
+    for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, lambda e, status=status: render_error(status))

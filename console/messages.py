@@ -100,9 +100,12 @@ def resend_one(uid):
     problem = recipient_problem(message.channel, recipient)
     backend = None
     if request.form.get("backend") and current_user.is_admin:
-        backend = Backend.get_or_none(
-            Backend.id == request.form.get("backend", type=int), Backend.channel == message.channel
-        )
+        backend_id = request.form.get("backend", type=int)
+        # an absurd number is no backend (and would overflow the database's integer)
+        if backend_id is not None and 0 < backend_id < 2**63:
+            backend = Backend.get_or_none(
+                Backend.id == backend_id, Backend.channel == message.channel
+            )
         if backend is None:
             problem = "Choose one of the listed backends."
     if problem:

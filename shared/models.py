@@ -304,6 +304,18 @@ class PeriodicRun(BaseModel):
     last_run_at = DateTimeField()
 
 
+class LoginAttempt(BaseModel):
+    """A failed login, kept for the rate limit's window: counted per account and per client
+    address by every web process alike."""
+
+    email = CharField()
+    address = CharField()
+    at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("email", "at"), False), (("address", "at"), False), (("at",), False))
+
+
 class UserPreference(BaseModel):
     user = ForeignKeyField(User, unique=True, backref="preference", on_delete="CASCADE")
     log_columns = JSONField(default=list)
@@ -328,6 +340,7 @@ ALL_MODELS = [
     WorkerHeartbeat,
     PeriodicRun,
     UserPreference,
+    LoginAttempt,
 ]
 
 

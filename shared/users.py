@@ -12,6 +12,10 @@ class UserError(ValueError):
     pass
 
 
+class WrongPassword(UserError):
+    pass
+
+
 def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -44,3 +48,20 @@ def authenticate(email: str, password: str) -> User | None:
     if user and user.active and check_password_hash(user.password_hash, password or ""):
         return user
     return None
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; every other session of the user
+    ends (their session version no longer matches). Raises UserError with a plain reason."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise WrongPassword("the current password is not right")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the new password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if new == current:
+        raise UserError("the new password must differ from the current one")
+    User.update(
+        password_hash=generate_password_hash(new), session_version=User.session_version + 1
+    ).where(User.id == user.id).execute()
+    # the caller's own session carries on with the new version
+    user.session_version = User.get_by_id(user.id).session_version
+    Event.create(action="password_changed", actor=user, detail=user.email)
