@@ -14,7 +14,10 @@ in the shape the indexes can answer:
   of them (SQLite FTS5; PostgreSQL's trigram index is asked directly).
 """
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
 from peewee import JOIN, SQL, fn
 
@@ -25,7 +28,8 @@ from shared.search import search
 
 ORDER_SLACK = timedelta(hours=1)  # how far ids may run out of created_at order
 FIRST_WINDOW = 256  # text matches read first; each next window is 8 times larger
-COUNT_BUDGET = 50_000  # text matches a count reads at most before it says "N+"
+MAX_WINDOW = 16_384
+COUNT_BUDGET = 2_500  # text matches a count reads at most before it says "N+"
 SMALL_SENT_WINDOW = 1000  # a sent range this small gets an exact lower id bound
 
 # what a row of the list shows: no bodies beyond the SMS preview, no password hashes
@@ -43,13 +47,11 @@ LISTED = [
     Message.user,
     Message.backend,
     Message.state,
-    Message.state_reason,
     Message.attempts,
     Message.next_attempt_at,
     Message.created_at,
     Message.sent_at,
     Message.resolved_by,
-    Message.resend_of,
 ]
 
 
@@ -73,32 +75,62 @@ def page_ids(
         return [], True
     branches = _branches(log_filter, person, lo, hi)
     newest_first = after is None
-    if len(log_filter.q) < MIN_LENGTH or not is_sqlite():
-        if log_filter.q and len(log_filter.q) >= MIN_LENGTH:
-            branches = [search(b, log_filter.q) for b in branches]
-        return _ids(branches, newest_first, limit), True
+    if not _through_text_windows(log_filter):
+        return [i for (i,) in _keyset(branches, newest_first, limit).tuples()], True
     return _ids_through_text_windows(log_filter.q, branches, lo, hi, newest_first, limit, budget)
 
 
 def capped_count(log_filter: LogFilter, person=None, cap: int = 1000) -> tuple[int, bool]:
     """How many match, counted up to cap + 1 by the page's own queries. Returns (n, exact)."""
-    ids, complete = page_ids(log_filter, person, limit=cap + 1, budget=COUNT_BUDGET)
-    return len(ids), complete and len(ids) <= cap
+    if _through_text_windows(log_filter):
+        ids, complete = page_ids(log_filter, person, limit=cap + 1, budget=COUNT_BUDGET)
+        n = len(ids)
+    else:
+        lo, hi = _id_bounds(log_filter)
+        if lo is not None and hi is not None and lo >= hi:
+            return 0, True
+        page = _keyset(_branches(log_filter, person, lo, hi), True, cap + 1)
+        n, complete = Message.select(fn.COUNT(SQL("*"))).from_(page.alias("p")).scalar(), True
+    return n, complete and n <= cap
 
 
-def page_rows(ids: list[int], newest_first: bool = True) -> list[Message]:
-    """The listed columns of these messages, with their sender's and backend's names."""
+def page_rows(ids: list[int]) -> list[SimpleNamespace]:
+    """The listed columns of these messages, newest first, with their sender's and backend's
+    names (`sender_name`, `backend_name`), as plain rows: a page is read on every request, and
+    building its SQL and 50 models took longer than the query."""
     if not ids:
         return []
-    order = Message.id.desc() if newest_first else Message.id.asc()
-    return list(
-        Message.select(*LISTED, User.id, User.name, Backend.id, Backend.name)
+    sql, names, params = _rows_sql(len(ids), is_sqlite())
+    rows = []
+    for values in db.execute_sql(sql, [*params, *ids]):
+        row = SimpleNamespace(**dict(zip(names, values, strict=True)))
+        for name in DATETIMES:
+            value = getattr(row, name)
+            if isinstance(value, str):  # SQLite keeps them as ISO text
+                setattr(row, name, datetime.fromisoformat(value))
+        rows.append(row)
+    return rows
+
+
+DATETIMES = ("next_attempt_at", "created_at", "sent_at")
+
+
+@lru_cache(maxsize=16)
+def _rows_sql(count: int, sqlite: bool) -> tuple[str, list[str], list]:
+    """The SQL of page_rows for `count` ids (per database dialect), its column names, and the
+    parameters that come before the ids."""
+    columns = [*LISTED, User.name.alias("sender_name"), Backend.name.alias("backend_name")]
+    query = (
+        Message.select(*columns)
         .join(User, JOIN.LEFT_OUTER, on=(Message.sender == User.id))
         .switch(Message)
         .join(Backend, JOIN.LEFT_OUTER, on=(Message.backend == Backend.id))
-        .where(Message.id.in_(ids))
-        .order_by(order)
+        .where(Message.id.in_(list(range(count))))
+        .order_by(Message.id.desc())
     )
+    sql, params = query.sql()
+    names = [getattr(c, "_alias", None) or c.column_name for c in columns]
+    return sql, names, params[:-count]
 
 
 def state_counts(person: tuple[str, int]) -> dict[str, int]:
@@ -172,26 +204,36 @@ def _branches(log_filter: LogFilter, person, lo, hi) -> list:
         for who in people:
             conditions = [c for c in (state, who) if c is not None] + common
             query = Message.select(Message.id)
-            branches.append(query.where(*conditions) if conditions else query)
+            if conditions:
+                query = query.where(*conditions)
+            if len(log_filter.q) >= MIN_LENGTH and not is_sqlite():
+                query = search(query, log_filter.q)  # PostgreSQL's trigram index
+            branches.append(query)
     return branches
 
 
-def _ids(branches: list, newest_first: bool, limit: int) -> list[int]:
+def _through_text_windows(log_filter: LogFilter) -> bool:
+    return len(log_filter.q) >= MIN_LENGTH and is_sqlite()
+
+
+def _keyset(branches: list, newest_first: bool, limit: int):
+    """The first `limit` ids of the branches in id order (the branches never overlap)."""
     if len(branches) == 1:
         order = Message.id.desc() if newest_first else Message.id.asc()
-        query = branches[0].order_by(order)
-    else:
-        query = branches[0]
-        for branch in branches[1:]:
-            query = query + branch  # UNION ALL: the branches never overlap
-        query = query.order_by(SQL("1 DESC" if newest_first else "1 ASC"))
-    return [i for (i,) in query.limit(limit).tuples()]
+        return branches[0].order_by(order).limit(limit)
+    query = branches[0]
+    for branch in branches[1:]:
+        query = query + branch  # UNION ALL, merged in id order from each branch's index
+    return query.order_by(SQL("1 DESC" if newest_first else "1 ASC")).limit(limit)
 
 
 def _ids_through_text_windows(text, branches, lo, hi, newest_first, limit, budget):
     """Walk the text matches from the newest (or oldest) in growing windows, keeping those
-    that pass the other filters, until `limit` are found or the matches run out."""
+    that pass the other filters, until `limit` are found or the matches run out. Each window
+    is read from the search index once; the other filters check its ids."""
     phrase = '"' + text.replace('"', '""') + '"'  # one literal substring, no FTS syntax
+    direction = "DESC" if newest_first else "ASC"
+    unfiltered = len(branches) == 1 and branches[0]._where is None
     found: list[int] = []
     window, read = FIRST_WINDOW, 0
     while True:
@@ -200,28 +242,33 @@ def _ids_through_text_windows(text, branches, lo, hi, newest_first, limit, budge
             bounds, params = bounds + " AND rowid >= ?", params + [lo]
         if hi is not None:
             bounds, params = bounds + " AND rowid < ?", params + [hi]
-        direction = "DESC" if newest_first else "ASC"
-        window_sql = (
-            f"SELECT rowid AS id FROM message_fts WHERE message_fts MATCH ?{bounds} "
-            f"ORDER BY rowid {direction} LIMIT {window}"
-        )
-        in_window, lowest, highest = db.execute_sql(
-            f"SELECT COUNT(*), MIN(id), MAX(id) FROM ({window_sql})", params
-        ).fetchone()
-        matches = SQL(f"({window_sql})", params)
-        if in_window:
-            narrowed = [b.where(Message.id.in_(matches)) for b in branches]
-            found += _ids(narrowed, newest_first, limit - len(found))
-        read += in_window
-        if len(found) >= limit or in_window < window:
+        matches = [
+            i
+            for (i,) in db.execute_sql(
+                f"SELECT rowid FROM message_fts WHERE message_fts MATCH ?{bounds} "
+                f"ORDER BY rowid {direction} LIMIT {window}",
+                params,
+            )
+        ]
+        read += len(matches)
+        wanted = limit - len(found)
+        if unfiltered:
+            found += matches[:wanted]
+        elif matches:
+            listed = SQL("(SELECT value FROM json_each(?))", [json.dumps(matches)])
+            narrowed = [b.where(Message.id.in_(listed)) for b in branches]
+            found += [i for (i,) in _keyset(narrowed, newest_first, wanted).tuples()]
+        if len(found) >= limit or len(matches) < window:
             return found, True
         if budget is not None and read >= budget:
             return found, False
         if newest_first:
-            hi = lowest
+            hi = matches[-1]
         else:
-            lo = highest + 1
-        window *= 8
+            lo = matches[-1] + 1
+        window = min(window * 8, MAX_WINDOW)
+        if budget is not None:
+            window = min(window, budget - read)
 
 
 def _unindexed(column):

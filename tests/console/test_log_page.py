@@ -23,8 +23,9 @@ WORDS = ["payment", "statement", "meeting", "reminder", "code", "Çelik", "okafo
 @pytest.fixture
 def varied_log(database, monkeypatch):
     """600 messages over 20 days in every state, ids in created_at order as the outbox makes
-    them; small text windows so that searches walk several of them."""
+    them; small text windows so that searches walk many of them."""
     monkeypatch.setattr(log_page, "FIRST_WINDOW", 4)
+    monkeypatch.setattr(log_page, "MAX_WINDOW", 64)
     monkeypatch.setattr(log_page, "SMALL_SENT_WINDOW", 30)
     rng = random.Random(7)
     staff = [
