@@ -116,7 +116,9 @@ def release_due(backend_id: int) -> list[int]:
     due = Message.select(Message.id).where(
         Message.state == "WAITING", Message.backend == backend_id, Message.next_attempt_at <= now()
     )
-    return move(due, "WAITING", "QUEUED", "its time has come", queued_at=now())
+    # read first: most batches find none, and a write would wait for the database's write lock
+    due_ids = [message_id for (message_id,) in due.tuples()]
+    return move(due_ids, "WAITING", "QUEUED", "its time has come", queued_at=now())
 
 
 def next_due_at(backend_id: int):
