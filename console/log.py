@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from console.errors import render_error
 from shared.log_filters import LogFilter
-from shared.log_page import capped_count, page_ids, page_rows
+from shared.log_page import capped_count, first_page, page_ids, page_rows
 from shared.models import Backend, Client, Group, Message, User, UserPreference
 from shared.states import CANCELLABLE, RESENDABLE, STATES, UNFINISHED
 
@@ -41,23 +41,24 @@ def chosen_columns() -> list[str]:
 
 def fetch_page(log_filter: LogFilter, before: int | None, after: int | None, person=None):
     """One page of the log by keyset (never OFFSET): older than `before`, or newer than
-    `after`. Returns (messages, older_cursor, newer_cursor)."""
-    ids, _ = page_ids(log_filter, person, before=before, after=after, limit=PAGE_SIZE + 1)
+    `after`, and the count. Returns (messages, older_cursor, newer_cursor, count_label)."""
+    if before or after:
+        ids, _ = page_ids(log_filter, person, before=before, after=after, limit=PAGE_SIZE + 1)
+        n, exact = capped_count(log_filter, person, COUNT_LIMIT)
+    else:
+        ids, n, exact = first_page(log_filter, person, PAGE_SIZE, COUNT_LIMIT)
     more = len(ids) > PAGE_SIZE
     rows = page_rows(ids[:PAGE_SIZE])  # newest first
+    count = count_label(n, exact)
+    if not rows:
+        return rows, None, None, count
     if after:
-        return rows, (rows[-1].id if rows else None), (rows[0].id if rows and more else None)
-    older = rows[-1].id if rows and more else None
-    return rows, older, rows[0].id if rows and before else None
+        return rows, rows[-1].id, (rows[0].id if more else None), count
+    return rows, (rows[-1].id if more else None), (rows[0].id if before else None), count
 
 
-def count_label(log_filter: LogFilter, person=None, on_first_page=None) -> str:
-    """How many messages match, counted with the page's indexes and capped: "1,000+". When a
-    first page holds them all (`on_first_page`), that is the count."""
-    if on_first_page is not None:
-        n, exact = len(on_first_page), True
-    else:
-        n, exact = capped_count(log_filter, person, COUNT_LIMIT)
+def count_label(n: int, exact: bool) -> str:
+    """ "1 message", "340 messages", or "1,000+ messages" when counting stopped."""
     if not exact:
         return f"{min(n, COUNT_LIMIT):,}+ messages"
     return f"{n:,} message{'s' if n != 1 else ''}"
@@ -68,15 +69,14 @@ def log_context(log_filter: LogFilter, person=None, page_url=None) -> dict:
     (`person`: ("client" | "group" | "user", id))."""
     before = request.args.get("before", type=int)
     after = request.args.get("after", type=int)
-    messages, older, newer = fetch_page(log_filter, before, after, person)
-    whole = messages if not before and not after and not older else None
+    messages, older, newer, count = fetch_page(log_filter, before, after, person)
     columns = chosen_columns()
     return dict(
         filter=log_filter,
         messages=messages,
         older=older,
         newer=newer,
-        count=count_label(log_filter, person, whole),
+        count=count,
         columns=columns,
         all_columns=COLUMNS,
         states=STATES,

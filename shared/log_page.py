@@ -29,7 +29,7 @@ from shared.search import search
 ORDER_SLACK = timedelta(hours=1)  # how far ids may run out of created_at order
 FIRST_WINDOW = 256  # text matches read first; each next window is 8 times larger
 MAX_WINDOW = 16_384
-COUNT_BUDGET = 2_500  # text matches a count reads at most before it says "N+"
+COUNT_BUDGET = 1_001  # text matches a count reads at most before it says "N+"
 SMALL_SENT_WINDOW = 1000  # a sent range this small gets an exact lower id bound
 
 # what a row of the list shows: no bodies beyond the SMS preview, no password hashes
@@ -92,6 +92,23 @@ def capped_count(log_filter: LogFilter, person=None, cap: int = 1000) -> tuple[i
         page = _keyset(_branches(log_filter, person, lo, hi), True, cap + 1)
         n, complete = Message.select(fn.COUNT(SQL("*"))).from_(page.alias("p")).scalar(), True
     return n, complete and n <= cap
+
+
+def first_page(log_filter: LogFilter, person, size: int, cap: int) -> tuple[list[int], int, bool]:
+    """The first page's ids (up to size + 1, to tell whether there are more) and the capped
+    count, sharing their reads: a text search walks its windows once for both."""
+    if not _through_text_windows(log_filter):
+        ids, _ = page_ids(log_filter, person, limit=size + 1)
+        if len(ids) <= size:
+            return ids, len(ids), True
+        return ids, *capped_count(log_filter, person, cap)
+    ids, complete = page_ids(log_filter, person, limit=cap + 1, budget=COUNT_BUDGET)
+    n, exact = len(ids), complete and len(ids) <= cap
+    if len(ids) <= size and not complete:
+        # the count's budget ran out before a page was found: the page walks on alone
+        before = ids[-1] if ids else None
+        ids += page_ids(log_filter, person, before=before, limit=size + 1 - len(ids))[0]
+    return ids[: size + 1], max(n, len(ids)), exact
 
 
 def page_rows(ids: list[int]) -> list[SimpleNamespace]:
@@ -235,7 +252,9 @@ def _ids_through_text_windows(text, branches, lo, hi, newest_first, limit, budge
     direction = "DESC" if newest_first else "ASC"
     unfiltered = len(branches) == 1 and branches[0]._where is None
     found: list[int] = []
-    window, read = FIRST_WINDOW, 0
+    # a count reads its whole budget at once: each read of the index costs about the same
+    # whatever its size, as FTS5 loads the trigrams' whole lists
+    window, read = (budget or FIRST_WINDOW), 0
     while True:
         bounds, params = "", [phrase]
         if lo is not None:

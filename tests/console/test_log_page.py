@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from shared import log_page
 from shared.db import insert_rows
 from shared.log_filters import LogFilter, person_condition
-from shared.log_page import capped_count, page_ids, state_counts
+from shared.log_page import capped_count, first_page, page_ids, state_counts
 from shared.models import Backend, Client, Group, Message, User, now
 from shared.search import rebuild_search_index
 from shared.states import STATES
@@ -159,6 +159,20 @@ def test_every_filter_pages_exactly_like_the_plain_query(varied_log):
             assert (n, exact) == ((len(want), True) if len(want) <= 50 else (51, False))
             checked += 1
     assert checked == len(filters(varied_log)) * 4
+
+
+def test_the_first_page_and_its_count_share_their_reads_and_agree(varied_log, monkeypatch):
+    monkeypatch.setattr(log_page, "COUNT_BUDGET", 40)  # text counts stop early: "N+"
+    for query in filters(varied_log):
+        log_filter = LogFilter.from_args(MultiDict(_pairs(query)))
+        for person in people(varied_log):
+            want = expected_ids(query, person)
+            ids, n, exact = first_page(log_filter, person, 10, 30)
+            assert ids == want[:11], (query, person)
+            if exact:
+                assert n == len(want) <= 30, (query, person)
+            else:
+                assert n <= len(want) and (n > 30 or log_filter.q), (query, person)
 
 
 def test_filters_with_matches_are_not_trivially_empty(varied_log):
