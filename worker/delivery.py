@@ -156,6 +156,7 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> list[Message
             type(exc).__name__,
             traceback=traceback.format_exc(),
         )
+    earlier_tries = _BatchTries([m.id for m in messages])
     lease_renewal = now() + LEASE / 2
     for index, message in enumerate(messages):
         problem = recipient_problem(message.channel, message.recipient)
@@ -167,7 +168,9 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> list[Message
             journal.started(message.id)
             started = now()
             result = sender.send(message) if sender else broken
-            settlement = _settlement(message, backend, policy, result, started, owner)
+            settlement = _settlement(
+                message, backend, policy, result, started, owner, earlier_tries
+            )
         journal.finished(settlement)
         settlements.append(settlement)
         rest = messages[index + 1 :]
@@ -237,8 +240,11 @@ def _queued_for(fallback, messages) -> list[Message]:
     )
 
 
-def _settlement(message, backend, policy, result: DeliveryResult, started, owner) -> Settlement:
-    """What one try's result means for the message (SPEC §5)."""
+def _settlement(
+    message, backend, policy, result: DeliveryResult, started, owner, earlier_tries=None
+) -> Settlement:
+    """What one try's result means for the message (SPEC §5). `earlier_tries(message_id)` counts
+    its earlier tries (default: one query for this message)."""
     finished = now()
     number = message.attempts + 1
     attempt = {
@@ -275,7 +281,7 @@ def _settlement(message, backend, policy, result: DeliveryResult, started, owner
         )
     if result.outcome == PERMANENT:
         return Settlement(message.id, "FAILED", f"Refused for good: {result.response}", attempt)
-    tries = _retryable_tries(message.id) + 1
+    tries = (earlier_tries or _retryable_tries)(message.id) + 1
     retry_at = next_retry_at(policy, tries, finished)
     if retry_at is None:
         return Settlement(
@@ -294,13 +300,34 @@ def _settlement(message, backend, policy, result: DeliveryResult, started, owner
     )
 
 
+RETRYABLE_OUTCOMES = (TRANSIENT, "unknown")  # the tries that count against the retry policy
+
+
 def _retryable_tries(message_id: int) -> int:
     """Earlier tries that count against the retry policy (a held try does not)."""
-    return (
-        Attempt.select()
-        .where(Attempt.message == message_id, Attempt.outcome.in_(("transient_error", "unknown")))
-        .count()
-    )
+    return _BatchTries([message_id])(message_id)
+
+
+class _BatchTries:
+    """_retryable_tries for a batch: one query, on the first failure that needs it."""
+
+    def __init__(self, message_ids: list[int]):
+        self.message_ids = message_ids
+        self.counts: dict[int, int] | None = None
+
+    def __call__(self, message_id: int) -> int:
+        if self.counts is None:
+            query = (
+                Attempt.select(Attempt.message, fn.COUNT(Attempt.id))
+                .where(
+                    Attempt.message.in_(ids_in(self.message_ids)),
+                    Attempt.outcome.in_(RETRYABLE_OUTCOMES),
+                )
+                .group_by(Attempt.message)
+                .tuples()
+            )
+            self.counts = dict(query)
+        return self.counts.get(message_id, 0)
 
 
 def _held(message, backend) -> Settlement:
