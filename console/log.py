@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from console.errors import render_error
 from shared.log_filters import LogFilter
-from shared.log_page import capped_count, first_page, page_ids, page_rows
+from shared.log_page import capped_count, first_page, message_kinds, page_ids, page_rows
 from shared.models import Backend, Client, Group, Message, User, UserPreference
 from shared.states import CANCELLABLE, RESENDABLE, STATES, UNFINISHED
 
@@ -118,13 +118,11 @@ def _names(messages, columns) -> dict:
 
 
 def filter_options() -> dict:
-    """Choices for the filter bar: staff, backends, and the message types seen lately."""
-    recent = Message.select(Message.kind).order_by(Message.id.desc()).limit(1000)
-    kinds = sorted({row.kind for row in Message.select(recent.c.kind).from_(recent).distinct()})
+    """Choices for the filter bar: staff, backends, and the message types."""
     return dict(
         staff=list(User.select().order_by(User.name)),
         backends=list(Backend.select().order_by(Backend.name)),
-        kinds=kinds,
+        kinds=message_kinds(),
     )
 
 

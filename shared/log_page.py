@@ -160,6 +160,20 @@ def state_counts(person: tuple[str, int]) -> dict[str, int]:
     return counts
 
 
+def message_kinds() -> list[str]:
+    """Every message kind there is, in order: one seek per kind on the (kind, id) index (a
+    loose index scan), never a read of the table."""
+    rows = db.execute_sql(
+        """WITH RECURSIVE kinds(kind) AS (
+            SELECT MIN(kind) FROM message
+            UNION ALL
+            SELECT (SELECT MIN(kind) FROM message WHERE kind > kinds.kind)
+            FROM kinds WHERE kind IS NOT NULL
+        ) SELECT kind FROM kinds WHERE kind IS NOT NULL"""
+    )
+    return [kind for (kind,) in rows]
+
+
 def first_id_created_at(at) -> int:
     """The first id created at or after `at`: one seek on the created_at index."""
     found = (

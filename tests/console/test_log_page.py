@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from shared import log_page
 from shared.db import insert_rows
 from shared.log_filters import LogFilter, person_condition
-from shared.log_page import capped_count, first_page, page_ids, state_counts
+from shared.log_page import capped_count, first_page, message_kinds, page_ids, state_counts
 from shared.models import Backend, Client, Group, Message, User, now
 from shared.search import rebuild_search_index
 from shared.states import STATES
@@ -204,3 +204,8 @@ def test_a_log_with_no_messages_after_a_date_is_empty(varied_log):
         ids, _ = page_ids(LogFilter.from_args(MultiDict(_pairs(query))))
         assert ids == []
     assert User.select().count() == 2
+
+
+def test_the_kinds_for_the_filter_bar_are_every_kind_there_is(varied_log):
+    plain = sorted({m.kind for m in Message.select(Message.kind)})
+    assert message_kinds() == plain == ["group.meeting", "loan.due", "manual"]
