@@ -4,6 +4,7 @@ import json
 
 from peewee import DatabaseProxy, JSONField, Model, SqliteDatabase
 from playhouse.db_url import connect as connect_url
+from psycopg2.extensions import QuotedString, register_adapter
 
 db = DatabaseProxy()
 
@@ -28,19 +29,28 @@ def connect(url: str):
         # queue on busy_timeout instead of one failing with "database is locked" on upgrade
         database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     else:
+        register_adapter(str, _postgres_text)
         database = connect_url(url)
     db.initialize(database)
     return database
+
+
+def _postgres_text(value: str) -> QuotedString:
+    """PostgreSQL's text cannot hold NUL, which SQLite's can: it becomes U+FFFD, the Unicode
+    replacement character, in what is written and in what is looked up alike, so that garbage
+    input is stored or matches nothing instead of failing."""
+    return QuotedString(value.replace("\x00", "\ufffd") if "\x00" in value else value)
 
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
-def for_update(query):
+def for_update(query, skip_locked: bool = False):
     """Lock the selected rows until the transaction ends (PostgreSQL); SQLite's IMMEDIATE
-    transactions already exclude every other writer."""
-    return query if is_sqlite() else query.for_update()
+    transactions already exclude every other writer. `skip_locked`: leave out the rows that
+    another transaction has locked instead of waiting for it (claiming from a shared queue)."""
+    return query if is_sqlite() else query.for_update(skip_locked=skip_locked or None)
 
 
 MAX_PARAMETERS = 30_000  # in one statement (SQLite allows 32,766, PostgreSQL 65,535)

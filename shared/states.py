@@ -226,13 +226,16 @@ def record_creation(message: Message, actor: User | None = None) -> None:
 
 def claim(backend_id: int, limit: int, owner: str, lease_until: datetime) -> list[int]:
     """Claim up to `limit` QUEUED messages of one backend, oldest first, for `owner`:
-    QUEUED → SENDING with a lease, in one atomic UPDATE. Two claimers never get the same one."""
+    QUEUED → SENDING with a lease, in one atomic UPDATE. Two claimers never get the same one:
+    the UPDATE takes only rows still QUEUED. On PostgreSQL they do not even wait for each
+    other: each skips the rows another is claiming and takes the next ones."""
     due = (
         Message.select(Message.id)
         .where(Message.state == "QUEUED", Message.backend == backend_id)
         .order_by(Message.id)
         .limit(limit)
     )
+    due = for_update(due, skip_locked=True)
     return move(
         due,
         "QUEUED",

@@ -204,6 +204,10 @@ def test_a_refused_password_holds_the_messages_without_burning_retries(
         start_worker("-w", "2")
         [first] = submit(1)
         wait_for(lambda: states([first]) == ["BACKEND_TEST_REQUIRED"], what="the first held")
+        # the worker holds the backend just after it records the first message held
+        wait_for(
+            lambda: Backend.get_by_id(backend.id).health == "TEST_REQUIRED", what="backend held"
+        )
         connections = handler.connections
         later = submit(20)
         wait_for(lambda: states(later) == ["BACKEND_TEST_REQUIRED"] * 20, what="later ones held")
