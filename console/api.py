@@ -56,6 +56,7 @@ SUBMISSION_FIELDS = (
     "metadata",
     "send_at",
 )
+SEARCH_PARAMETERS = "offset, limit, paginationDetails, detailsLevel"
 UID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REASONS = {
     400: "INVALID_PARAMETERS",
@@ -480,6 +481,9 @@ def message_detail(uid: str):
 @bp.post("/communications/messages:search")
 def search_messages():
     """The messages that match every criterion, one page of them, in Mambu's shape."""
+    unknown = sorted(set(request.args) - set(SEARCH_PARAMETERS.split(", ")))
+    if unknown:
+        fail(400, unknown[0][:100], f"unknown parameter; the parameters are {SEARCH_PARAMETERS}")
     offset = _whole_number("offset", 0, 0, MAX_OFFSET)
     limit = _whole_number("limit", 50, 1, MAX_PAGE)
     details = _choice("paginationDetails", ("ON", "OFF"), "OFF")

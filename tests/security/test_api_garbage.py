@@ -72,6 +72,7 @@ SEARCH_QUERIES = [
     "offset=99999999999999999999999",
     "paginationDetails=maybe",
     "limit=abc&limit=5",
+    "sort=state",  # not a parameter of this call
 ]
 RESEND_BODIES = [
     {"messages": "x"},
