@@ -2,11 +2,13 @@
 
 import io
 from datetime import datetime
+from html.parser import HTMLParser
 
 import pytest
 from openpyxl import load_workbook
 
 from console import exports
+from shared.demo import XSS_HTML
 from shared.export import EXCEL_CELL_LIMIT, html_text, run_export_job
 from shared.models import Backend, Client, Event, Job
 from shared.outbox import create_message
@@ -145,3 +147,103 @@ def test_html_text_keeps_the_words_and_drops_scripts():
         == "Hello you"
     )
     assert html_text(None) == ""
+
+
+def test_every_column_names_people_and_says_what_resolved_a_failure(tmp_path, backend):
+    """write_export() straight: names for ids, dates as dates, tries as numbers, HTML as text."""
+    from shared.export import COLUMNS, export_query, write_export
+    from shared.models import Group, Message
+    from shared.users import create_user
+
+    ana = Client.create(name="Ana Lima")
+    savers = Group.create(name="Savers")
+    staff = create_user("kofi@example.com", "support", "correct horse battery", "Kofi Mensah")
+    failed = create_message(
+        "email",
+        "ana@example.com",
+        "Statement",
+        "Dear Ana",
+        body_html='<h2 title="a > b">Statement</h2><p>Dear&nbsp;<b>Ana</b>,<br>see below.</p>',
+        client=ana,
+        group=savers,
+        user=staff,
+        sender=staff,
+    )
+    Message.update(state="FAILED", attempts=3, sent_at=failed.created_at).where(
+        Message.id == failed.id
+    ).execute()
+    fix = create_message("email", "ana@example.com", "Statement", "Dear Ana", resend_of=failed)
+    Message.update(resolved_by=fix.id).where(Message.id == failed.id).execute()
+
+    path = tmp_path / "all.xlsx"
+    rows = write_export(str(path), export_query([], None), list(COLUMNS), [("View", "test")])
+    assert rows == 2
+    values = list(load_workbook(path)["Messages"].values)
+    header, newest, oldest = values
+    cell = dict(zip(header, oldest, strict=True))
+    assert (
+        isinstance(cell["Created (UTC)"], datetime) and cell["Sent (UTC)"] == cell["Created (UTC)"]
+    )
+    assert cell["State"] == "Failed (resolved by resend)" and cell["Tries"] == 3
+    assert (cell["Client"], cell["Group"], cell["User"], cell["Sender"]) == (
+        "Ana Lima",
+        "Savers",
+        "Kofi Mensah",
+        "Kofi Mensah",
+    )
+    assert cell["Backend"] == "office" and cell["Channel"] == "Email"
+    assert cell["HTML as text"] == "Statement\nDear Ana,\nsee below."
+    assert cell["Reference"] == failed.uid
+    newer = dict(zip(header, newest, strict=True))
+    assert newer["Sender"] == "System" and newer["Client"] is None and newer["Tries"] == 0
+    assert newer["HTML as text"] is None and newer["Sent (UTC)"] is None
+
+
+class _ParsedText(HTMLParser):
+    """The text that html.parser reads: what html_text() must agree with."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+WELL_FORMED_HTML = [
+    XSS_HTML,
+    "<!doctype html><html><head><title>T</title><style>p {color: red}</style></head>"
+    "<body><h1>Hi</h1><p>One&amp;two &lt;three&gt; &#65;&#x42;</p></body></html>",
+    "<div class=\"a>b\" data-x='c > d'>quoted <i>attributes</i></div>",
+    "<TABLE><TR><TD>a</TD><TD>b</TD></TR><TR><TD>c</TD></TR></TABLE>",
+    "<ul><li>one<li>two</ul><!-- a comment <p>hidden</p> --><P>after</P>",
+    "a < b and c > d, </ p>end tag with a space<br/>x<BR>y<hr>z",
+    "<SCRIPT type='text/javascript'>if (a < b) x()</Script ><pre>  pre\n\n  text  </pre>",
+    '<a href="https://example.com/?a=1&amp;b=2">link</a>\r\nnext\tline&nbsp;&nbsp;end',
+]
+
+
+@pytest.mark.parametrize("html", WELL_FORMED_HTML, ids=range(len(WELL_FORMED_HTML)))
+def test_html_text_reads_html_as_html_parser_does(html):
+    parser = _ParsedText()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    assert html_text(html) == "\n".join(line for line in lines if line)
+    assert html_text(html)  # every sample has visible text
+
+
+def test_html_text_shows_no_script_even_unclosed():
+    assert html_text("<p>Hi</p><script>steal(document.cookie)") == "Hi"
+    assert html_text("<p>Hi</p><!-- <p>never closed") == "Hi"
