@@ -12,8 +12,8 @@ from functools import partial
 from flask import Blueprint, current_app, g, jsonify, request
 from peewee import IntegrityError
 
-from shared import tokens
-from shared.actions import ActionError, resend, unresolved_failures
+from shared import bulk, tokens
+from shared.actions import ActionError, resend
 from shared.db import db
 from shared.mambu import (
     CHANNEL_OF_TYPE,
@@ -170,11 +170,11 @@ def _wake(messages: list[Message]) -> None:
 # -- Idempotency-Key --------------------------------------------------------------------------
 
 
-def run_once(endpoint: str, body, prepare, perform):
-    """Answer 202 with what perform(prepare(), key) returns, once per Idempotency-Key: the same
-    key and body later get exactly the first answer, the same key with another body a 409.
+def run_once(endpoint: str, body, prepare, perform, status: int = 202):
+    """Answer `status` with what perform(prepare(), key) returns, once per Idempotency-Key: the
+    same key and body later get exactly the first answer, the same key with another body a 409.
     prepare() checks the request (ApiError for bad input); perform() runs in one transaction
-    and returns (payload, new messages), which are woken after the commit."""
+    and returns (payload, then): then() runs after the commit (it tells the worker)."""
     key = idempotency_key()
     token = g.api_token
     digest = request_hash(body) if key else None
@@ -189,7 +189,7 @@ def run_once(endpoint: str, body, prepare, perform):
             if key:
                 record = _stored_answer(token, key, endpoint)
             if record is None:
-                payload, created = perform(plan, key)
+                payload, then = perform(plan, key)
                 if key:
                     _forget_stale()
                     IdempotencyRecord.create(
@@ -197,7 +197,7 @@ def run_once(endpoint: str, body, prepare, perform):
                         key=key,
                         endpoint=endpoint,
                         request_hash=digest,
-                        status=202,
+                        status=status,
                         response=payload,
                     )
     except IntegrityError:
@@ -207,8 +207,8 @@ def run_once(endpoint: str, body, prepare, perform):
             fail(409, "Idempotency-Key" if key else "body", "a concurrent change got in the way")
     if record is not None:
         return _replay(record, digest)
-    _wake(created)
-    return jsonify(payload), 202
+    then()
+    return jsonify(payload), status
 
 
 def idempotency_key() -> str | None:
@@ -463,7 +463,7 @@ def create_submitted(plans: list[dict], key: str | None):
             {"uid": m.uid, "state": m.state, "state_reason": m.state_reason} for m in messages
         ]
     }
-    return payload, messages
+    return payload, partial(_wake, messages)
 
 
 @bp.get("/messages/<uid>")
@@ -561,13 +561,19 @@ def resend_plan(body) -> list[int]:
 def resend_planned(ids: list[int], key: str | None):
     originals = {m.id: m for m in Message.select().where(Message.id.in_(ids))}
     copies = _resend_all([originals[i] for i in ids])
-    return {"messages": [to_mambu(m) for m in copies]}, copies
+    return {"messages": [to_mambu(m) for m in copies]}, partial(_wake, copies)
+
+
+def _token_owner() -> User | None:
+    """Who acts through the API: the token's owner."""
+    owner = g.api_token.owner_id
+    return User.get_or_none(User.id == owner) if owner else None
 
 
 def _resend_all(originals: list[Message]) -> list[Message]:
     """Resend each (inside run_once's transaction), as the token's owner."""
     token = g.api_token
-    actor = User.get_or_none(User.id == token.owner_id) if token.owner_id else None
+    actor = _token_owner()
     copies = []
     for i, original in enumerate(originals):
         try:
@@ -582,9 +588,12 @@ def _resend_all(originals: list[Message]) -> list[Message]:
 
 @bp.post("/communications/messages:resendAsyncByDate")
 def resend_by_date():
-    """Resend the unresolved failures created in a window: 202 with how many."""
+    """Resend the unresolved failures created in a window, in the worker: 200 at once, as
+    Mambu answers, saying the job and how many it will resend."""
     body = json_body()
-    return run_once("resendAsyncByDate", body, partial(window_plan, body), resend_window)
+    return run_once(
+        "resendAsyncByDate", body, partial(window_plan, body), start_window_resend, status=200
+    )
 
 
 def window_plan(body) -> tuple:
@@ -612,21 +621,16 @@ def window_plan(body) -> tuple:
     return start, end, sorted({CHANNEL_OF_TYPE[name] for name in types})
 
 
-def resend_window(window: tuple, key: str | None):
-    """Resend the oldest 1,000 of the window's unresolved failures: a resent failure is no
-    longer unresolved, so calling again goes on with the rest (`remaining` says how many)."""
-    start, end, channels = window
-    failures = unresolved_failures(since=start).where(Message.created_at <= end)
-    if channels is not None:
-        failures = failures.where(Message.channel.in_(channels))
-    total = failures.count()
-    copies = _resend_all(list(failures.limit(MAX_BATCH)))
-    payload = {
-        "count": len(copies),
-        "remaining": total - len(copies),
-        "messages": [m.uid for m in copies],
-    }
-    return payload, copies
+def start_window_resend(window: tuple, key: str | None):
+    """A bulk resend job for the window (inside run_once's transaction), queued after it."""
+    job = bulk.start_window_job(*window, actor=_token_owner(), api_token=g.api_token.id)
+    return {"job": job.id, "count": job.total}, partial(_queue_job, job.id)
+
+
+def _queue_job(job_id: int) -> None:
+    from worker.tasks import run_bulk_job
+
+    run_bulk_job(job_id)
 
 
 # -- the document, and JSON answers for every other address under /api ------------------------

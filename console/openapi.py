@@ -503,9 +503,9 @@ OPENAPI = {
                 "description": (
                     "FAILED and NOT_SENT messages created from startDate to endDate (a date "
                     "means its whole day) that no resend has resolved and that were not resent "
-                    "yet; templateTypes limits the channels. At most 1,000 (the oldest) are "
-                    "resent per call: `remaining` says how many are left, and calling again "
-                    "(with a new Idempotency-Key, if any) goes on with them."
+                    "yet; templateTypes limits the channels. The worker resends them all, as a "
+                    "bulk resend job made by the token's owner; the answer comes at once, a 200 "
+                    "as Mambu's, with the job's id and how many it will resend."
                 ),
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body(
@@ -525,18 +525,18 @@ OPENAPI = {
                     }
                 ),
                 "responses": {
-                    "202": {
-                        "description": "How many were resent, and the new messages' keys",
+                    "200": {
+                        "description": "The resend job was queued: its id, and how many failures "
+                        "it will resend",
                         "headers": REPLAYED,
                         "content": {
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "required": ["count", "remaining", "messages"],
+                                    "required": ["job", "count"],
                                     "properties": {
+                                        "job": {"type": "integer", "minimum": 1},
                                         "count": {"type": "integer", "minimum": 0},
-                                        "remaining": {"type": "integer", "minimum": 0},
-                                        "messages": {"type": "array", "items": {"type": "string"}},
                                     },
                                 }
                             }

@@ -1,9 +1,12 @@
-"""Resending or cancelling many messages at once: chosen rows, or every message matching the
-log's filters. Small batches run at once; big ones run in the worker as a Job with progress."""
+"""Resending or cancelling many messages at once: chosen rows, every message matching the
+log's filters, or (for Mambu's resendAsyncByDate) the unresolved failures created in a window.
+Small batches run at once; big ones run in the worker as a Job with progress."""
+
+from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-from shared.actions import ActionError, cancel, resend
+from shared.actions import ActionError, cancel, resend, unresolved_failures
 from shared.log_filters import LogFilter
 from shared.models import Job, Message, User, now
 from shared.states import CANCELLABLE, RESENDABLE
@@ -33,6 +36,29 @@ def targets(action: str, uids: list[str], filter_args: list[tuple[str, str]] | N
     else:
         raise BulkError("Select some messages first.")
     return query.order_by(Message.id)
+
+
+def window_failures(start: datetime, end: datetime, channels: list[str] | None):
+    """The unresolved failures created from `start` to `end`, on `channels` (None: all)."""
+    query = unresolved_failures(since=start).where(Message.created_at <= end)
+    if channels is not None:
+        query = query.where(Message.channel.in_(channels))
+    return query
+
+
+def start_window_job(start: datetime, end: datetime, channels, actor, api_token) -> Job:
+    """A job resending every unresolved failure of the window, as made through the API with
+    `api_token` (the caller enqueues it once this is committed)."""
+    return Job.create(
+        kind="bulk_resend",
+        user=actor,
+        total=window_failures(start, end, channels).count(),
+        params={
+            "action": "resend",
+            "window": [start.isoformat(), end.isoformat(), channels],
+            "api_token": api_token,
+        },
+    )
 
 
 def apply(action: str, messages, actor: User | None) -> tuple[list[Message], int]:
@@ -67,13 +93,23 @@ def run_job(job_id: int, wake) -> None:
     Job.update(state="running").where(Job.id == job.id).execute()
     params = job.params
     try:
-        query = targets(params["action"], params["uids"], params["filter_args"])
+        if "window" in params:
+            start, end, channels = params["window"]
+            window = datetime.fromisoformat(start), datetime.fromisoformat(end), channels
+            query = window_failures(*window)
+        else:
+            query = targets(params["action"], params["uids"], params["filter_args"])
         last_id, done = 0, 0
         while True:
             chunk = list(query.where(Message.id > last_id).limit(CHUNK))
             if not chunk:
                 break
             made, count = apply(params["action"], chunk, job.user)
+            if params.get("api_token") and made:
+                # made through the API: the token's messages, as a resend by key makes them
+                Message.update(api_token=params["api_token"]).where(
+                    Message.id.in_([m.id for m in made])
+                ).execute()
             wake(made)
             done += count
             last_id = chunk[-1].id

@@ -8,18 +8,22 @@ from datetime import datetime, timedelta
 import pytest
 
 from console import api as api_module
+from shared import bulk
 from shared.models import (
+    ApiToken,
     Backend,
     Client,
     Event,
     Group,
     IdempotencyRecord,
+    Job,
     Message,
     User,
     now,
 )
 from shared.outbox import create_message
 from shared.tokens import create_token, revoke
+from tests.conftest import wait_for
 
 ENDPOINTS = [
     ("post", "/api/messages", {"channel": "email", "recipient": "ann@example.com"}),
@@ -618,7 +622,16 @@ def test_resend_is_all_or_nothing_and_names_the_unresendable_one(api):
 # -- :resendAsyncByDate -----------------------------------------------------------------------
 
 
-def test_resend_by_date_resends_the_unresolved_failures_of_the_window(api, backends):
+def run_jobs(*jobs) -> None:
+    """What the worker's run_bulk_job task does with each (the end-to-end test runs a real
+    worker)."""
+    for job in jobs:
+        bulk.run_job(job, wake=lambda messages: None)
+
+
+def test_resend_by_date_answers_at_once_and_the_worker_resends_the_window(
+    api, backends, start_worker
+):
     inside = finished("FAILED")
     not_sent = finished("NOT_SENT", recipient="bob@example.com")
     sms = create_message("sms", "+447911123456", "", "Hi")
@@ -629,29 +642,71 @@ def test_resend_by_date_resends_the_unresolved_failures_of_the_window(api, backe
     today = now().date().isoformat()
     body = {"startDate": today, "endDate": today, "templateTypes": ["EMAIL"]}
     response = api.post("/api/communications/messages:resendAsyncByDate", body)
-    assert response.status_code == 202
+    assert response.status_code == 200  # what Mambu answers: accepted, to be done later
     answer = response.get_json()
-    assert answer["count"] == 2
-    resent = {Message.get(Message.uid == uid).resend_of_id for uid in answer["messages"]}
-    assert resent == {inside.id, not_sent.id}
-    # already resent: nothing the second time; the SMS when asked for
+    job = Job.get_by_id(answer["job"])
+    assert answer["count"] == job.total == 2 and job.kind == "bulk_resend"
+    assert (
+        job.state == "pending"
+        and Message.select().where(Message.resend_of.is_null(False)).count() == 0
+    )
+
+    start_worker("--no-periodic")
+    wait_for(lambda: Job.get_by_id(job.id).state == "done", what="the resend job")
+    copies = list(Message.select().where(Message.resend_of.is_null(False)))
+    assert {m.resend_of_id for m in copies} == {inside.id, not_sent.id}
+    assert {m.api_token_id for m in copies} == {ApiToken.get().id}  # the token's, as by key
+    assert Job.get_by_id(job.id).done == 2
+
+
+def test_resend_by_date_resends_the_channels_asked_for_and_each_failure_once(api, owner):
+    email = finished()
+    sms = create_message("sms", "+447911123456", "", "Hi")
+    Message.update(state="FAILED").where(Message.id == sms.id).execute()
+    today = now().date().isoformat()
+    body = {"startDate": today, "endDate": today, "templateTypes": ["SMS"]}
+    first = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
+    run_jobs(first["job"])
+    assert Message.get(Message.resend_of == sms.id).sender_id == owner.id
+    assert Message.get_or_none(Message.resend_of == email.id) is None
+    # already resent: the SMS is no longer an unresolved failure; the email is, when asked for
     body["templateTypes"] = ["EMAIL", "SMS"]
-    again = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
-    assert again["count"] == 1
-    assert Message.get(Message.uid == again["messages"][0]).resend_of_id == sms.id
+    second = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
+    assert second["count"] == 1
+    run_jobs(second["job"])
+    assert Message.select().where(Message.resend_of == sms.id).count() == 1
+    assert Message.select().where(Message.resend_of == email.id).count() == 1
 
 
-def test_resend_by_date_resends_1000_a_call_and_says_how_many_remain(api, monkeypatch):
-    monkeypatch.setattr(api_module, "MAX_BATCH", 2)
-    failed = [finished() for _ in range(3)]
+def test_resend_by_date_is_not_capped_at_a_batch(api, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)  # the job goes through the window in chunks
+    failed = [finished() for _ in range(5)]
+    today = now().date().isoformat()
+    answer = api.post(
+        "/api/communications/messages:resendAsyncByDate", {"startDate": today, "endDate": today}
+    ).get_json()
+    assert answer["count"] == 5
+    run_jobs(answer["job"])
+    resent = {m.resend_of_id for m in Message.select().where(Message.resend_of.is_null(False))}
+    assert resent == {m.id for m in failed}
+    assert Job.get_by_id(answer["job"]).done == 5
+
+
+def test_resend_by_date_with_the_same_key_makes_one_job(api):
+    finished()
     today = now().date().isoformat()
     body = {"startDate": today, "endDate": today}
-    first = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
-    assert (first["count"], first["remaining"]) == (2, 1)
-    second = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
-    assert (second["count"], second["remaining"]) == (1, 0)
-    resent = {Message.get(Message.uid == uid).resend_of_id for uid in first["messages"]}
-    assert resent == {failed[0].id, failed[1].id}  # the oldest first
+    key = {"Idempotency-Key": "window-1"}
+    first = api.post("/api/communications/messages:resendAsyncByDate", body, headers=key)
+    again = api.post("/api/communications/messages:resendAsyncByDate", body, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert Job.select().count() == 1
+    other = {"startDate": today, "endDate": today, "templateTypes": ["SMS"]}
+    assert (
+        api.post("/api/communications/messages:resendAsyncByDate", other, headers=key).status_code
+        == 409
+    )
 
 
 def test_resend_by_date_takes_date_times_and_no_types(api):
@@ -661,7 +716,8 @@ def test_resend_by_date_takes_date_times_and_no_types(api):
     body = {"startDate": start, "endDate": end}
     answer = api.post("/api/communications/messages:resendAsyncByDate", body).get_json()
     assert answer["count"] == 1
-    assert Message.get(Message.uid == answer["messages"][0]).resend_of_id == failed.id
+    run_jobs(answer["job"])
+    assert Message.get(Message.resend_of == failed.id).state == "QUEUED"
 
 
 @pytest.mark.parametrize(
