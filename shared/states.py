@@ -235,15 +235,18 @@ def claim(backend_id: int, limit: int, owner: str, lease_until: datetime) -> lis
         .order_by(Message.id)
         .limit(limit)
     )
-    due = for_update(due, skip_locked=True)
-    return move(
-        due,
-        "QUEUED",
-        "SENDING",
-        "a worker is sending it",
-        lease_owner=owner,
-        lease_until=lease_until,
-    )
+    with db.atomic():
+        # the ids first: given the subquery, PostgreSQL may run it again for each row it
+        # updates, skip the rows just claimed as locked, and so claim past the limit
+        ids = [row.id for row in for_update(due, skip_locked=True)]
+        return move(
+            ids,
+            "QUEUED",
+            "SENDING",
+            "a worker is sending it",
+            lease_owner=owner,
+            lease_until=lease_until,
+        )
 
 
 @dataclass
