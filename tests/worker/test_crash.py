@@ -15,7 +15,7 @@ from shared.models import Attempt, Backend, Message, claim_period, now
 from shared.outbox import create_message
 from tests.conftest import RecordingHandler, free_port, sink_message_ids, wait_for
 from tests.reliability.workers import WorkerGroup, sends_on_the_wire
-from worker import tasks
+from worker import delivery, tasks
 from worker.recovery import recover_expired_leases
 
 
@@ -94,6 +94,7 @@ def test_a_worker_stopped_mid_batch_twice_loses_nothing_and_resends_only_what_wa
         # what the stopped worker left behind: its claimed messages, and (from its journal)
         # the one send that was on the wire when it stopped
         left = sending()
+        assert len(left) <= delivery.BATCH_SIZE, "one thread holds one batch at most"
         in_flight += len(left)
         on_the_wire |= sends_on_the_wire(home) & left
         restarted = time.monotonic()
