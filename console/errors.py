@@ -21,7 +21,24 @@ def render_error(status: int, detail: str | None = None):
     return render_template(template, status=status, title=title, text=detail or text), status
 
 
+def refuse_nul_characters():
+    """A NUL character cannot be stored (PostgreSQL refuses it, SQLite cuts text at it) and no
+    one types one: a form that carries one is refused whole, before any view stores it."""
+    if request.method == "GET" or request.blueprint == "api":
+        return None
+    for value in request.form.values():
+        if "\x00" in value:
+            return render_error(
+                400,
+                "The form contained an invisible NUL character, which cannot be saved. "
+                "Nothing was changed: remove it (retype the text) and try again.",
+            )
+    return None
+
+
 def register(app):
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         if not current_user.is_authenticated and request.headers.get("HX-Request"):

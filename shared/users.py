@@ -45,9 +45,15 @@ def create_user(email: str, role: str, password: str, name: str = "", actor=None
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
     user = User.get_or_none(User.email == (email or "").strip().lower())
-    if user and user.active and check_password_hash(user.password_hash, password or ""):
+    # hash the password whether or not the login exists, so that the time taken does not tell
+    # a guesser which emails have one
+    stored = user.password_hash if user else _UNKNOWN_USER_HASH
+    if check_password_hash(stored, password or "") and user and user.active:
         return user
     return None
+
+
+_UNKNOWN_USER_HASH = generate_password_hash("no login has this password")
 
 
 def change_password(user: User, current: str, new: str) -> None:
