@@ -1,6 +1,6 @@
 """Adding and describing backends (gateways); one place for their rules."""
 
-from shared.channels import redact_url, restore_secrets
+from shared.channels import open_sender, redact_url, restore_secrets
 from shared.channels.email import SmtpSettings
 from shared.db import db
 from shared.models import CHANNELS, Backend, Event
@@ -22,6 +22,13 @@ def check_url(channel: str, url: str) -> None:
             raise BackendError(f"the URL is not usable: {e}") from None
     elif not url.startswith(("http://", "https://")):
         raise BackendError(f"a {channel} backend's URL starts with http:// or https://")
+    else:
+        # the channel's own reading of the URL (a webhook needs secret=, and so on): refused
+        # now rather than at the first send
+        try:
+            open_sender(Backend(channel=channel, url=url)).http.session.close()
+        except ValueError as e:
+            raise BackendError(f"the URL is not usable: {e}") from None
 
 
 def add_backend(
