@@ -10,6 +10,7 @@ builds its indexes (and the search index) once at the end. A million messages ta
 """
 
 import json
+import os
 import queue
 import random
 import secrets
@@ -19,6 +20,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
@@ -45,7 +47,6 @@ from shared.models import (
     Message,
     User,
     create_schema,
-    new_uid,
     now,
 )
 from shared.recipients import recipient_problem
@@ -64,6 +65,7 @@ POOL_TEXTS = 40  # above that, texts per (channel, kind, audience, day), then re
 # from this many messages on (SQLite), the search index is rebuilt once at the end, several
 # times faster than its trigger indexing each row; into an empty log, the other indexes too
 BULK = 50_000
+UID_BLOCK = 4096  # message uids made from one os.urandom() call
 SEARCH_TRIGGER = "message_fts_insert"  # shared/search.py
 
 # the words the claim, the worker and the delivery checks write (shared/states.py claim(),
@@ -1002,6 +1004,7 @@ class Demo:
         self.auth_error = _auth_refused()
         self.base_url = load_config().base_url
         self.result: dict = {"users_created": [], "backends_created": []}
+        self.uids: list[str] = []
 
     # -- people and backends --
 
@@ -1363,9 +1366,18 @@ class Demo:
             self.lifecycle(life, code)
         return life.built
 
+    def new_uid(self) -> str:
+        """A uid as new_uid() makes them (32 random hex digits), from a block of random bytes:
+        each os.urandom() call lets the writer thread take the GIL, which held the builder up
+        for a third of a millisecond per message."""
+        if not self.uids:
+            block = os.urandom(16 * UID_BLOCK).hex()
+            self.uids = [block[i : i + 32] for i in range(0, len(block), 32)]
+        return self.uids.pop()
+
     def message_row(self, channel: int, recipient: str, backend: Backend, **fields) -> dict:
         row = {
-            "uid": new_uid(),
+            "uid": self.new_uid(),
             "channel": CHANNELS[channel],
             "recipient": recipient,
             "subject": "",
@@ -1433,7 +1445,7 @@ class Demo:
                 row = self.render(channel, kind, audience, backend, at, xss)
                 texts.append(dict(row))  # as made: the message's history changes its own copy
                 return row
-            return dict(rng.choice(texts), uid=new_uid())
+            return dict(rng.choice(texts), uid=self.new_uid())
         return self.render(channel, kind, audience, backend, at, xss)
 
     def render(
@@ -1899,12 +1911,13 @@ class Demo:
             try:
                 writer.finish()
             finally:
-                if fresh:
-                    self.say("Building the indexes…")
-                    create_schema()
-                if paused:
-                    self.say("Building the search index…")
-                    _rebuild_search_index()
+                with _bulk_load_settings():
+                    if fresh:
+                        self.say("Building the indexes…")
+                        create_schema()
+                    if paused:
+                        self.say("Building the search index…")
+                        _rebuild_search_index()
         self.result.update(
             messages=self.done,
             by_state=dict(sorted(self.counts.items())),
@@ -1976,10 +1989,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         try:
-            with db.connection_context():
-                if is_sqlite():
-                    # checkpoint the WAL every ~40 MB rather than every 4 MB: far fewer syncs
-                    db.execute_sql("PRAGMA wal_autocheckpoint = 10000")
+            with db.connection_context(), _bulk_load_settings():
                 while (chunk := self.chunks.get()) is not None:
                     self.demo.write(chunk)
         except BaseException as exc:  # handed to the builder, which raises it
@@ -2040,6 +2050,28 @@ def json_value(value):
     if not is_sqlite():
         return Message.metadata.db_value(value)
     return "{}" if not value else json.dumps(value)
+
+
+# for a bulk load on SQLite, on this connection only and until it is done: no syncs (a crash
+# during a demo load loses the demo, never data that mattered), the WAL checkpointed every
+# ~40 MB rather than every 4 MB, and a page cache that holds the uid index whole (its random
+# inserts otherwise wait on the disk) and the sorts of the index builds
+BULK_PRAGMAS = {"synchronous": "OFF", "wal_autocheckpoint": 10_000, "cache_size": -512_000}
+
+
+@contextmanager
+def _bulk_load_settings():
+    if not is_sqlite():
+        yield
+        return
+    before = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in BULK_PRAGMAS}
+    for name, value in BULK_PRAGMAS.items():
+        db.execute_sql(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            db.execute_sql(f"PRAGMA {name} = {value}")
 
 
 def _pause_search_index() -> bool:

@@ -319,6 +319,21 @@ def test_a_big_load_into_an_empty_log_builds_its_indexes_at_the_end(database, mo
     assert [found.id for found in search(Message.select(), "Asante sana")] == [later.id]
 
 
+def test_a_big_load_leaves_the_connection_as_it_found_it(database, monkeypatch):
+    """The load's own settings (no syncs, a big page cache) end with it."""
+    if not is_sqlite():
+        pytest.skip("SQLite's settings")
+    monkeypatch.setattr(demo, "BULK", 100)
+    monkeypatch.setattr(demo, "UID_BLOCK", 7)  # many blocks of uids
+    pragmas = ("synchronous", "cache_size", "wal_autocheckpoint")
+    before = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
+    load_demo(300)
+    assert {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in pragmas} == before
+    uids = [m.uid for m in Message.select(Message.uid)]
+    assert len(set(uids)) == len(uids) == 300
+    assert all(len(uid) == 32 and int(uid, 16) >= 0 for uid in uids)
+
+
 def test_demo_command(commlog_env, database):
     result = run_commlog(["demo", "--messages", "300"], commlog_env)
     assert result.returncode == 0, result.stderr
