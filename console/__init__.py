@@ -1,5 +1,6 @@
 """The web console and JSON API: a Flask app made by create_app()."""
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from shared.config import load_config
@@ -48,6 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config or {})
     app.url_map.converters["int"] = IdConverter
+    # behind a load balancer the client's address is in X-Forwarded-For: the login limit per
+    # address needs it (else every client shares the balancer's address and its limit)
+    proxies = int(os.environ.get("COMMLOG_TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     if db.obj is None or config and "DATABASE_URL" in config:
         connect(app.config["DATABASE_URL"])

@@ -236,3 +236,33 @@ def test_an_unknown_email_takes_as_long_as_a_wrong_password(support_user):
     known = median(took(support_user.email) for _ in range(5))
     unknown = median(took("nobody@example.com") for _ in range(5))
     assert unknown > known / 3, (known, unknown)
+
+
+def test_behind_a_proxy_the_limit_counts_each_client_not_the_proxy(
+    database, support_user, admin_user, monkeypatch
+):
+    from console import create_app
+
+    monkeypatch.setenv("COMMLOG_TRUSTED_PROXIES", "1")
+    app = create_app({"TESTING": True})
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request comes through the balancer
+
+    def through_proxy(client_address: str, email: str, password: str):
+        headers = {"X-Forwarded-For": client_address}
+        client = app.test_client()
+        token = csrf_token_from(
+            client.get("/login", headers=headers, environ_base=proxy).get_data(as_text=True)
+        )
+        return client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            headers=headers,
+            environ_base=proxy,
+        )
+
+    for i in range(login_limits.PER_ADDRESS):
+        assert through_proxy("198.51.100.7", f"guess{i}@example.com", "x").status_code == 400
+    assert through_proxy("198.51.100.7", admin_user.email, PASSWORD).status_code == 429
+    # another client behind the same balancer logs in
+    assert through_proxy("192.0.2.44", admin_user.email, PASSWORD).status_code == 302
+    assert {a.address for a in LoginAttempt.select()} == {"198.51.100.7"}
