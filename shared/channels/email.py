@@ -40,7 +40,7 @@ class QuickCompat32(Compat32):
         return super().fold_binary(name, value)
 
 
-QUICK_COMPAT32 = QuickCompat32()
+QUICK_COMPAT32 = QuickCompat32(linesep="\r\n")  # SMTP lines end in CRLF; bare LF is refused
 
 
 def one_line(text: str) -> str:
@@ -110,12 +110,12 @@ def build_mime(message, from_address: str) -> bytes:
         return b"".join(
             [
                 _headers([("Content-Type", content_type), ("MIME-Version", "1.0"), *headers]),
-                b"\n--%s\n%s%s" % (boundary, _PLAIN, _qp(message.body_text)),
-                b"\n--%s\n%s%s" % (boundary, _HTML, _qp(message.body_html)),
-                b"\n--%s--\n" % boundary,
+                b"\r\n--%s\r\n%s%s" % (boundary, _PLAIN, _qp(message.body_text)),
+                b"\r\n--%s\r\n%s%s" % (boundary, _HTML, _qp(message.body_html)),
+                b"\r\n--%s--\r\n" % boundary,
             ]
         )
-    return _PLAIN[:-1] + _headers(headers) + b"\n" + _qp(message.body_text)
+    return _PLAIN[:-2] + _headers(headers) + b"\r\n" + _qp(message.body_text)
 
 
 def _headers(headers) -> bytes:
@@ -132,7 +132,7 @@ def _part_headers(subtype: str) -> bytes:
                 ("Content-Transfer-Encoding", "quoted-printable"),
             ]
         )
-        + b"\n"
+        + b"\r\n"
     )
 
 
@@ -156,7 +156,7 @@ def _qp(text: str | None) -> bytes:
     if not text:
         return b""
     # quoprimime reads a str as bytes: one character per byte of the UTF-8
-    return body_encode(text.encode("utf-8").decode("latin-1"), eol="\n").encode("ascii")
+    return body_encode(text.encode("utf-8").decode("latin-1"), eol="\r\n").encode("ascii")
 
 
 # What an SMTP reply means (SPEC §5): reply code ("5xx" for a class), enhanced status code

@@ -99,7 +99,12 @@ def test_a_mail_reader_gets_back_what_was_written():
         body_html="<p>Grüße</p>",
         sender=SimpleNamespace(name="Zoë", email="zoe@example.com"),
     )
-    mail = message_from_bytes(build_mime(message, "noreply@example.com"), policy=default)
+    raw = build_mime(message, "noreply@example.com")
+    # every line ends in CRLF, as SMTP requires (servers guarding against SMTP smuggling
+    # refuse a bare LF)
+    assert raw.count(b"\n") == raw.count(b"\r\n") and b"\r\r" not in raw
+    # a receiving server stores lines with its own line ends; a reader sees plain lines
+    mail = message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=default)
     assert mail["Subject"] == "Grüße" and mail["To"] == "client@example.com"
     assert mail["From"] == "Zoë via commlog <noreply@example.com>"
     assert mail["Reply-To"] == "Zoë <zoe@example.com>"
