@@ -202,7 +202,9 @@ class RecordingHandler:
         return responses
 
     async def handle_DATA(self, server, session, envelope):
-        parsed = message_from_bytes(envelope.original_content, policy=default_policy)
+        # stored with plain line ends, as a receiving server does (SMTP sends CRLF)
+        content = envelope.original_content.replace(b"\r\n", b"\n")
+        parsed = message_from_bytes(content, policy=default_policy)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
 
