@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs, lints, runs every test.
+# The whole test suite on a fresh machine: installs what it needs, lints, then runs every test
+# twice: on the embedded default (SQLite + SqliteHuey), then on PostgreSQL + Redis, which the
+# tests start themselves on loopback (see tests/servers.py). Extra arguments go to both runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 # pytest exits 5 when it collects no test: that fails this script like any other failure
-exec .venv/bin/pytest "$@"
+.venv/bin/pytest "$@"
+COMMLOG_TEST_BACKEND=postgres .venv/bin/pytest "$@"

@@ -40,6 +40,17 @@ if BACKEND not in ("sqlite", "postgres"):
     raise RuntimeError(f"COMMLOG_TEST_BACKEND must be sqlite or postgres, not {BACKEND}")
 ON_POSTGRES = BACKEND == "postgres"
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only")
+# the browser tests drive the pages, which are the same on both databases (the console tests
+# run their queries on both): the PostgreSQL run leaves them out unless asked
+BROWSER_ON_POSTGRES = os.environ.get("COMMLOG_TEST_BROWSER") == "1"
+
+
+def pytest_collection_modifyitems(items):
+    if ON_POSTGRES and not BROWSER_ON_POSTGRES:
+        skip = pytest.mark.skip(reason="browser tests run on SQLite (COMMLOG_TEST_BROWSER=1)")
+        for item in items:
+            if "tests/browser/" in item.nodeid:
+                item.add_marker(skip)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):

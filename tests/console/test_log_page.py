@@ -16,6 +16,7 @@ from shared.models import Backend, Client, Group, Message, User, now
 from shared.search import rebuild_search_index
 from shared.states import STATES
 from shared.users import create_user
+from tests.conftest import sqlite_only
 
 WORDS = ["payment", "statement", "meeting", "reminder", "code", "Çelik", "okafor"]
 
@@ -181,6 +182,9 @@ def test_filters_with_matches_are_not_trivially_empty(varied_log):
     assert sum(1 for n in counts if n >= 3) >= len(counts) - 3
 
 
+# the budget bounds the reads of SQLite's FTS windows; PostgreSQL's trigram index query is
+# bounded by the count's cap itself
+@sqlite_only
 def test_a_count_over_a_common_word_stops_at_its_budget(varied_log, monkeypatch):
     monkeypatch.setattr(log_page, "COUNT_BUDGET", 8)
     log_filter = LogFilter.from_args(MultiDict([("q", "example.com"), ("state", "CANCELLED")]))
