@@ -138,10 +138,11 @@ def move(
     (`UPDATE … WHERE id IN (…) AND state = from_state`). Raises IllegalTransition, changing
     nothing, when the table does not allow the move."""
     check_transition(from_state, to_state)
-    if not message_ids:
-        return []
     if isinstance(message_ids, (list, tuple, set)):
+        if not message_ids:
+            return []
         message_ids = ids_in(message_ids)
+    # a query of ids (e.g. the due retries) runs inside the UPDATE, once, not tested first
     with db.atomic():
         query = (
             Message.update(state=to_state, state_reason=reason, **fields)
