@@ -95,7 +95,23 @@ class PostgresServer:
                 **self._as_owner(),
             )  # fmt: skip
         _wait_until_listening(self.process, self.port, log)
+        self._wait_until_accepting(log)
         return self
+
+    def _wait_until_accepting(self, log: Path, timeout: float = 30) -> None:
+        """The port opens before the server takes sessions ("the database system is starting
+        up"): wait for a real one."""
+        import psycopg2
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(self.url(), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL takes no session:\n{log.read_text()}") from None
+                time.sleep(0.05)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
