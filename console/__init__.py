@@ -5,12 +5,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, redirect, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from console.errors import session_ended
 from shared.config import load_config
 from shared.db import connect, db, is_sqlite
 from shared.models import User, now
@@ -148,12 +149,7 @@ def unauthorized():
     """A page asks to log in; an htmx request gets a 401 that the page turns into a message
     with a link to log in again (swapping the login page into a table would make no sense)."""
     if request.headers.get("HX-Request"):
-        return render_template(
-            "errors/_fragment.html",
-            status=401,
-            title="Your session has ended",
-            text="Log in again to carry on.",
-        ), 401
+        return session_ended()
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

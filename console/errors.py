@@ -21,6 +21,17 @@ def render_error(status: int, detail: str | None = None):
     return render_template(template, status=status, title=title, text=detail or text), status
 
 
+def session_ended():
+    """The answer to an htmx request whose session has ended: a 401 fragment that the page
+    shows with a link to log in again."""
+    return render_template(
+        "errors/_fragment.html",
+        status=401,
+        title="Your session has ended",
+        text="Log in again to carry on.",
+    ), 401
+
+
 def refuse_nul_characters():
     """A NUL character cannot be stored (PostgreSQL refuses it, SQLite cuts text at it) and no
     one types one: a form that carries one is refused whole, before any view stores it."""
@@ -43,12 +54,7 @@ def register(app):
     def csrf_error(e):
         if not current_user.is_authenticated and request.headers.get("HX-Request"):
             # the session ended, which took the form's token with it: say so
-            return render_template(
-                "errors/_fragment.html",
-                status=401,
-                title="Your session has ended",
-                text="Log in again to carry on.",
-            ), 401
+            return session_ended()
         return render_error(
             400,
             "The form had expired or was not sent from this console. "
