@@ -85,7 +85,14 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def batch(start: int, size: int, wrong: bool = False) -> list[dict]:
+HTML = (
+    '<!doctype html><html><body style="font-family:Arial,sans-serif">'
+    "<h2>Your repayment is due</h2><p>Dear client,</p>"
+    "<p>your repayment of <b>120.00 EUR</b> is due on Friday.</p></body></html>"
+)
+
+
+def batch(start: int, size: int, wrong: bool = False, html: bool = False) -> list[dict]:
     messages = [
         {
             "channel": "email",
@@ -97,15 +104,20 @@ def batch(start: int, size: int, wrong: bool = False) -> list[dict]:
         }
         for i in range(size)
     ]
+    if html:  # both parts, as most senders send them: the outbox stores the HTML's text too
+        for message in messages:
+            message["body_html"] = HTML
     if wrong:
         messages[-1]["client"] = 10**9
     return messages
 
 
-def submit(url: str, token: str, count: int, size: int, threads: int, wrong: bool) -> float:
+def submit(
+    url: str, token: str, count: int, size: int, threads: int, wrong: bool, html: bool = False
+) -> float:
     """Seconds to submit `count` messages in batches of `size` from `threads` clients."""
     expected = 400 if wrong else 202
-    batches = [batch(i, min(size, count - i), wrong) for i in range(0, count, size)]
+    batches = [batch(i, min(size, count - i), wrong, html) for i in range(0, count, size)]
     shares = [batches[t::threads] for t in range(threads)]
     failures = []
     barrier = threading.Barrier(threads + 1)
@@ -138,12 +150,14 @@ def main():
     parser.add_argument("--batch", type=int, default=100, help="messages per call")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="client threads")
     parser.add_argument("--web-threads", type=int, default=8, help="gunicorn threads")
+    parser.add_argument("--html", action="store_true", help="an HTML body in every message too")
     args = parser.parse_args()
 
     print(f"# {machine()}; SQLite; commlog web with {args.web_threads} threads")
     # other work on the machine skews every figure: say how busy it was
     print(f"# load average at the start: {os.getloadavg()[0]:.1f}")
-    print(f"# {args.n:,} messages per line, batches of {args.batch}\n")
+    html = ", each with an HTML body too" if args.html else ""
+    print(f"# {args.n:,} messages per line, batches of {args.batch}{html}\n")
     # on a shared machine the wall time swings with the load: the server's own CPU time says
     # what it would take with a core to itself
     print(f"| {'what':<{WIDTH}} | {'msg/s':>8} | {'msg per server CPU s':>20} |")
@@ -171,7 +185,7 @@ def main():
                     (False, "stored (202)"),
                 ):
                     cpu = cpu_seconds(web.pid)
-                    seconds = submit(url, token, args.n, args.batch, threads, wrong)
+                    seconds = submit(url, token, args.n, args.batch, threads, wrong, args.html)
                     cpu = cpu_seconds(web.pid) - cpu
                     label = f"{what}, {threads} client{'s' if threads > 1 else ''}"
                     print(

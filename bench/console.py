@@ -64,10 +64,11 @@ def ensure_messages(url: str, wanted: int) -> str:
     """Load demo messages until there are `wanted`; returns how long it took, in words."""
     from shared.db import connect, db
     from shared.demo import load_demo
-    from shared.models import Message, create_schema
+    from shared.migrations import migrate
+    from shared.models import Message
 
     connect(url)
-    create_schema()
+    migrate()  # an older scratch database is brought to today's schema first
     have = Message.select().count()
     if have >= wanted:
         db.close()

@@ -35,6 +35,7 @@ from shared.channels.email import reply_meaning
 from shared.channels.sms import first_poll_after
 from shared.config import load_config
 from shared.db import db, insert_rows, is_sqlite
+from shared.html_text import html_text
 from shared.models import (
     Attempt,
     Backend,
@@ -1383,6 +1384,7 @@ class Demo:
             "subject": "",
             "body_text": "",
             "body_html": None,
+            "body_html_text": "",
             "kind": "manual",
             "language": None,
             "sender": None,
@@ -1405,6 +1407,7 @@ class Demo:
             "idempotency_key": None,
         }
         row.update(fields)
+        row["body_html_text"] = html_text(row["body_html"])
         if isinstance(row.get("metadata", {}), dict):  # (a resend's copy is converted already)
             row["metadata"] = json_value(row.get("metadata") or {})
         return row

@@ -141,6 +141,9 @@ class Message(BaseModel):
     subject = TextField(default="")
     body_text = TextField(default="")
     body_html = TextField(null=True)
+    # the HTML body's visible text, worked out once as it is stored: what the search index
+    # and the Excel export read (shared/html_text.py)
+    body_html_text = TextField(default="")
     kind = CharField(default="manual")
     language = CharField(null=True)
     # no index of their own: the (x, id, …) indexes below start with them

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from shared.db import db, insert_rows_returning
+from shared.html_text import html_text
 from shared.models import CHANNELS, Backend, Message, new_uid, now
 from shared.recipients import recipient_problem
 from shared.states import HELD_REASON, record_creations
@@ -106,6 +107,7 @@ def create_messages(specs: list[dict], api_token=None, idempotency_keys=None) ->
                 subject=spec.get("subject") or "",
                 body_text=spec.get("body_text") or "",
                 body_html=spec.get("body_html") or None,
+                body_html_text=html_text(spec.get("body_html")),
                 kind=spec.get("kind") or "manual",
                 sender=spec.get("sender"),
                 client=spec.get("client"),

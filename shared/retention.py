@@ -35,7 +35,9 @@ def purge(older_than: timedelta, bodies_only: bool = False, actor=None) -> int:
             break
         with db.atomic():
             if bodies_only:
-                Message.update(body_text="", body_html=None).where(Message.id.in_(ids)).execute()
+                Message.update(body_text="", body_html=None, body_html_text="").where(
+                    Message.id.in_(ids)
+                ).execute()
             else:
                 Message.update(resend_of=None).where(Message.resend_of.in_(ids)).execute()
                 Message.update(resolved_by=None).where(Message.resolved_by.in_(ids)).execute()

@@ -9,6 +9,7 @@ from shared.actions import ActionError, cancel, resend, unresolved_failures
 from shared.models import Attempt, Backend, Event, Message, now
 from shared.outbox import create_message
 from shared.retention import parse_age, purge
+from shared.search import search
 from shared.states import Settlement, settle
 from tests.conftest import run_commlog
 
@@ -129,18 +130,25 @@ def test_purge_deletes_old_finished_messages_only(backend):
 
 
 def test_purge_bodies_only_keeps_the_metadata(backend):
-    message = failed_message()
-    Message.update(created_at=now() - timedelta(days=100), body_html="<p>x</p>").where(
+    message = create_message(
+        "email", "bob@example.com", "Your statement", "Dear Bob", "<p>Balance <b>12.00</b></p>"
+    )
+    Message.update(state="FAILED", created_at=now() - timedelta(days=100)).where(
         Message.id == message.id
     ).execute()
+    assert Message.get_by_id(message.id).body_html_text == "Balance 12.00"
     assert purge(timedelta(days=90), bodies_only=True) == 1
     kept = Message.get_by_id(message.id)
-    assert (kept.body_text, kept.body_html, kept.subject, kept.state) == (
+    assert (kept.body_text, kept.body_html, kept.body_html_text, kept.subject, kept.state) == (
         "",
         None,
+        "",
         "Your statement",
         "FAILED",
     )
+    # nor can the search find the purged words any more
+    assert list(search(Message.select(), "Balance 12")) == []
+    assert list(search(Message.select(), "Dear Bob")) == []
     assert purge(timedelta(days=90), bodies_only=True) == 0
 
 

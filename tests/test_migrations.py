@@ -33,6 +33,12 @@ OLD_DATA = [
         '2026-01-02 03:04:06', '{"loan": "L-1"}')""",
     """INSERT INTO event (created_at, action, message_id, from_state, to_state, detail)
         VALUES ('2026-01-02 03:04:05', 'state', 1, NULL, 'SENT', 'created')""",
+    # an email with only an HTML part: after the upgrade its words can be searched
+    """INSERT INTO message (uid, channel, recipient, subject, body_text, body_html, kind,
+        backend_id, state, state_reason, attempts, created_at, sent_at, metadata)
+        VALUES ('c3d4', 'email', 'cy@example.com', 'Card', '',
+        '<p>Your card ending 4242 was <b>blocked</b>&nbsp;today</p><script>x()</script>',
+        'card.blocked', 1, 'SENT', '', 1, '2026-01-02 03:04:07', '2026-01-02 03:04:08', '{}')""",
 ]
 
 
@@ -115,6 +121,10 @@ def test_migrate_upgrades_the_old_schema_keeping_the_data(new_shape, backend_url
         assert message.metadata == {"loan": "L-1"}
         assert [e.to_state for e in Event.select().where(Event.message == message)] == ["SENT"]
         assert [m.id for m in search(Message.select(), "repayment")] == [1]
+        html_only = Message.get_by_id(2)
+        assert html_only.body_html_text == "Your card ending 4242 was blocked today"
+        assert [m.id for m in search(Message.select(), "was blocked")] == [2]
+        assert [m.id for m in search(Message.select(), "x()")] == []  # scripts are not text
         # the new code writes to it
         User.create(email="new@example.com", name="New", password_hash="x")
         assert User.select().count() == 2

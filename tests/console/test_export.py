@@ -9,7 +9,8 @@ from openpyxl import load_workbook
 
 from console import exports
 from shared.demo import XSS_HTML
-from shared.export import EXCEL_CELL_LIMIT, html_text, run_export_job
+from shared.export import EXCEL_CELL_LIMIT, run_export_job
+from shared.html_text import html_text
 from shared.models import Backend, Client, Event, Job
 from shared.outbox import create_message
 from tests.conftest import csrf_token_from, log_in

@@ -112,6 +112,23 @@ def test_each_filter_and_combinations(support_client, sample, query, expected):
     assert recipients(html) == expected
 
 
+def test_search_reads_an_html_body_as_its_visible_text(support_client, backend):
+    create_message(
+        "email",
+        "html-only@example.com",
+        "Card notice",
+        body_html='<p class="warning-box">Your card was <b>blocked</b></p><script>track()</script>',
+    )
+    create_message("email", "plain@example.com", "Other", "nothing to see")
+    for query, expected in {
+        "q=card+was+blocked": ["html-only@example.com"],  # the words, across the tags
+        "q=warning-box": [],  # an attribute is not text
+        "q=track()": [],  # nor is a script
+    }.items():
+        html = support_client.get(f"/log?{query}", headers=RESULTS).get_data(as_text=True)
+        assert recipients(html) == expected, query
+
+
 def test_filters_by_person_backend_and_dates(support_client, sample, support_user):
     client_id = sample["sent"].client_id
     group_id = sample["group"].group_id
