@@ -108,12 +108,13 @@ class LogFilter:
             query = search(query, self.q)
         return query
 
-    def state_conditions(self) -> list:
+    def state_conditions(self, state_column=Message.state) -> list:
         """One condition per chosen state (they never overlap); failures resolved by a resend
-        are left out unless asked for."""
+        are left out unless asked for. `state_column`: the state as the query should read it
+        (the log page may keep it off its index)."""
         conditions = []
         for state in self.states:
-            condition = Message.state == state
+            condition = state_column == state
             if state in FAILURES and not self.resolved:
                 condition &= Message.resolved_by.is_null()
             conditions.append(condition)

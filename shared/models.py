@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from peewee import (
+    SQL,
     BooleanField,
     CharField,
     DateTimeField,
@@ -143,7 +144,7 @@ class Message(BaseModel):
     body_html = TextField(null=True)
     # the HTML body's visible text, worked out once as it is stored: what the search index
     # and the Excel export read (shared/html_text.py)
-    body_html_text = TextField(default="")
+    body_html_text = TextField(default="", constraints=[SQL("DEFAULT ''")])
     kind = CharField(default="manual")
     language = CharField(null=True)
     # no index of their own: the (x, id, …) indexes below start with them

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from shared import log_page
-from shared.db import insert_rows
+from shared.db import db, insert_rows
 from shared.log_filters import LogFilter, person_condition
 from shared.log_page import capped_count, first_page, message_kinds, page_ids, state_counts
 from shared.models import Backend, Client, Group, Message, User, now
@@ -213,3 +213,28 @@ def test_a_log_with_no_messages_after_a_date_is_empty(varied_log):
 def test_the_kinds_for_the_filter_bar_are_every_kind_there_is(varied_log):
     plain = sorted({m.kind for m in Message.select(Message.kind)})
     assert message_kinds() == plain == ["group.meeting", "loan.due", "manual"]
+
+
+@sqlite_only
+@pytest.mark.parametrize("made_last", ["message_state_id", "message_client_id_id_state"])
+def test_a_person_and_a_state_search_the_persons_index_whatever_order_the_indexes_have(
+    varied_log, made_last
+):
+    """SQLite's planner has no statistics: with a client and a state it took either index by
+    the order they were made in (a table rebuild once flipped it, 3.6 → 107 ms at a million).
+    The page asks for the client's index itself."""
+    sql = next(i.sql for i in db.get_indexes("message") if i.name == made_last)
+    db.execute_sql(f'DROP INDEX "{made_last}"')
+    db.execute_sql(sql)
+    client = Client.select().first().id
+    for person, args in (
+        (None, [("client", str(client)), ("state", "FAILED")]),
+        (("client", client), [("state", "FAILED"), ("state", "SENT")]),
+    ):
+        log_filter = LogFilter.from_args(MultiDict(args))
+        query = log_page._keyset(log_page._branches(log_filter, person, None, None), True, 51)
+        plan = " ".join(
+            row[-1]
+            for row in db.execute_sql("EXPLAIN QUERY PLAN " + query.sql()[0], query.sql()[1])
+        )
+        assert "message_client_id_id_state" in plan and "message_state_id" not in plan, plan
