@@ -68,15 +68,21 @@ class PostgresServer:
         return dict(user=self.user, group=pwd.getpwnam(self.user).pw_gid, extra_groups=[])
 
     def start(self) -> "PostgresServer":
-        data, log = self.folder / "data", self.folder / "server.log"
         subprocess.run(
-            [self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-             "--locale=C.UTF-8"],
+            [self.bin / "initdb", "-D", self.folder / "data", "-U", "postgres", "--auth=trust",
+             "-E", "UTF8", "--locale=C.UTF-8"],
             check=True,
             capture_output=True,
             cwd=self.folder,
             **self._as_owner(),
         )  # fmt: skip
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """Run the server on the cluster's data folder and port, and wait until it takes
+        sessions: at first, and again after stop_server()."""
+        log = self.folder / "server.log"
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": self.port,
@@ -86,17 +92,26 @@ class PostgresServer:
             "full_page_writes": "off",
             "max_connections": 200,
         }
-        args = [self.bin / "postgres", "-D", data]
+        args = [self.bin / "postgres", "-D", self.folder / "data"]
         for name, value in settings.items():
             args += ["-c", f"{name}={value}"]
-        with open(log, "w") as out:
+        with open(log, "a") as out:
             self.process = subprocess.Popen(
                 args, stdout=out, stderr=subprocess.STDOUT, cwd=self.folder,
                 **self._as_owner(),
             )  # fmt: skip
         _wait_until_listening(self.process, self.port, log)
         self._wait_until_accepting(log)
-        return self
+
+    def stop_server(self) -> None:
+        """Stop the server by its PID as a restart does ("fast" shutdown: open sessions are
+        ended, their transactions rolled back), keeping its data for start_server()."""
+        if self.process:
+            _stop(self.process, signal.SIGINT)
+
+    def restart(self) -> None:
+        self.stop_server()
+        self.start_server()
 
     def _wait_until_accepting(self, log: Path, timeout: float = 30) -> None:
         """The port opens before the server takes sessions ("the database system is starting
@@ -117,8 +132,7 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        if self.process:
-            _stop(self.process, signal.SIGINT)  # "fast" shutdown: ends open sessions
+        self.stop_server()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
