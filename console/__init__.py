@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from console.errors import session_ended
 from shared.config import load_config
-from shared.db import connect, db, is_sqlite
+from shared.db import DRIVER_ERRORS, connect, connection_lost, db, is_sqlite
 from shared.models import User, now
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,41 @@ def create_app(config: dict | None = None) -> Flask:
     app.context_processor(lambda: {"now_date": now().date()})
     app.after_request(security_headers)
     errors.register(app)
+    for error in DRIVER_ERRORS:
+        app.register_error_handler(error, database_unavailable)
     return app
+
+
+DATABASE_AWAY = (
+    "The console cannot reach its database just now; it may be restarting. Try again in a "
+    "moment. If you had just sent a form, check whether it was saved before sending it again."
+)
+
+
+def database_unavailable(exc):
+    """The database gone away (restarting, say): a 503 that says to retry in a moment. It is
+    written without the database, which the usual error page reads (the login, the banner)."""
+    if not connection_lost(exc):
+        raise exc  # an error the database answered: the usual 500
+    retry = {"Retry-After": "5"}
+    if request.blueprint == "api":
+        from console.api import error_response
+
+        problem = (
+            "the database is not answering just now (it may be restarting); retry in a few "
+            "seconds, with the same Idempotency-Key so that nothing is stored twice"
+        )
+        return error_response(503, [("database", problem)], retry)
+    if request.headers.get("HX-Request"):  # shown in the page's error box
+        return f"<strong>Database not answering.</strong> {DATABASE_AWAY}", 503, retry
+    css = url_for("static", filename="css/commlog.css")
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<title>Database not answering</title><link rel="stylesheet" href="{css}"></head>'
+        '<body><main><section class="card narrow"><h1>Database not answering</h1>'
+        f"<p>{DATABASE_AWAY}</p></section></main></body></html>"
+    )
+    return page, 503, retry
 
 
 # message HTML is shown in sandboxed iframes, which inherit this: no script runs, no remote

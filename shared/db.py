@@ -1,12 +1,33 @@
 """The database: one proxy, bound at start-up to the URL from the config."""
 
 import json
+import time
 
-from peewee import DatabaseProxy, JSONField, Model, SqliteDatabase
+import psycopg2
+from peewee import (
+    DatabaseProxy,
+    InterfaceError,
+    JSONField,
+    Model,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 from playhouse.db_url import connect as connect_url
+from playhouse.db_url import register_database
+from playhouse.shortcuts import ReconnectMixin
 from psycopg2.extensions import QuotedString, register_adapter
 
 db = DatabaseProxy()
+
+# what the drivers raise when the database cannot be reached or cannot do it now: Peewee's
+# classes, and psycopg2's for the statements run on its cursor directly (insert_rows)
+DRIVER_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -15,6 +36,23 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -20_000,  # KiB: enough for the hot index pages; keeps exports under 100 MB
 }
+
+
+class ReconnectingPostgresqlDatabase(ReconnectMixin, PostgresqlDatabase):
+    """A thread that finds its connection gone (a PostgreSQL restart ends every session) opens
+    a new one and runs the statement again there, unless it was inside a transaction: that
+    transaction's work went with the connection, so the error is raised, and the next statement
+    reconnects. Peewee alone would keep the dead connection, and fail, for good."""
+
+    reconnect_errors = (
+        (OperationalError, "server closed the connection"),  # found dead on its next use
+        (OperationalError, "ssl connection has been closed"),  # the same, over TLS
+        (OperationalError, "terminating connection"),  # the server's last words: shutdown
+        (InterfaceError, "connection already closed"),  # psycopg2 knew it was dead
+    )
+
+
+register_database(ReconnectingPostgresqlDatabase, "postgres", "postgresql")
 
 
 class BaseModel(Model):
@@ -33,6 +71,23 @@ def connect(url: str):
         database = connect_url(url)
     db.initialize(database)
     return database
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` is the database gone away (restarted, say, or not reachable), this thread's
+    connection with it. An error the database answered itself (a deadlock, a locked SQLite
+    file, a mistake in a statement) leaves the connection usable."""
+    return isinstance(exc, DRIVER_ERRORS) and not db.is_connection_usable()
+
+
+def wait_until_available(interval: float = 0.5) -> None:
+    """Return once the database answers again (a restarted PostgreSQL takes sessions)."""
+    while True:
+        try:
+            db.execute_sql("SELECT 1")
+            return
+        except DRIVER_ERRORS:
+            time.sleep(interval)
 
 
 def _postgres_text(value: str) -> QuotedString:

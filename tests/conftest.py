@@ -40,6 +40,9 @@ if BACKEND not in ("sqlite", "postgres"):
     raise RuntimeError(f"COMMLOG_TEST_BACKEND must be sqlite or postgres, not {BACKEND}")
 ON_POSTGRES = BACKEND == "postgres"
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only")
+postgres_only = pytest.mark.skipif(
+    not ON_POSTGRES, reason="PostgreSQL only (COMMLOG_TEST_BACKEND=postgres): SQLite has no server"
+)
 # the browser tests drive the pages, which are the same on both databases (the console tests
 # run their queries on both): the PostgreSQL run leaves them out unless asked
 BROWSER_ON_POSTGRES = os.environ.get("COMMLOG_TEST_BROWSER") == "1"

@@ -142,7 +142,7 @@ def deliver(backend_id: int, message_ids: list[int], owner: str) -> list[Message
     if backend.health == "FAILING" and fallback:
         settle([_to_fallback(m, backend, fallback) for m in messages], owner)
         return _queued_for(fallback, messages)
-    journal = _journal(owner)
+    journal = thread_journal(owner)
     policy = policy_for(backend.channel)
     settlements: list[Settlement] = []
     to_wake: list[Message] = []
@@ -341,7 +341,8 @@ def _renew_lease(message_ids: list[int], owner: str):
     return now() + LEASE / 2
 
 
-def _journal(owner: str) -> Journal:
+def thread_journal(owner: str) -> Journal:
+    """This worker thread's send journal."""
     journal = getattr(_thread, "journal", None)
     if journal is None or journal.owner != owner:
         journal = _thread.journal = Journal(journal_folder(load_config().home), owner)

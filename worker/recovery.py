@@ -13,7 +13,7 @@ from shared.config import load_config
 from shared.models import Message, WorkerHeartbeat, now
 from shared.states import Settlement, move, settle
 from worker.identity import HOST, parse_process_id, process_alive, process_id
-from worker.journal import journal_folder, owner_of_journal, read_journal
+from worker.journal import Journal, journal_folder, owner_of_journal, read_journal
 
 UNKNOWN = (
     "The worker sending it stopped before it could record the result; it is sent again "
@@ -65,18 +65,31 @@ def _dead_local_lease_holders(me: str) -> set[str]:
 
 
 def _recover_process(process: str, journals) -> int:
+    count = _recover(Message.lease_owner.startswith(process + "/"), journals)
+    for path in journals:
+        path.unlink(missing_ok=True)
+    WorkerHeartbeat.delete().where(WorkerHeartbeat.worker_id == process).execute()
+    return count
+
+
+def recover_own_claims(journal: Journal) -> int:
+    """Settle what this worker thread still holds after its batch broke off (the database went
+    away mid-batch), as for a dead worker: its journal says what was sent. The journal is then
+    emptied for the thread's next batch. Safe to repeat, should the database go away again."""
+    count = _recover(Message.lease_owner == journal.owner, [journal.path])
+    journal.clear()
+    return count
+
+
+def _recover(held_by, journals) -> int:
+    """Settle the SENDING messages `held_by` selects from what `journals` say; returns how many."""
     started: set[int] = set()
     finished: list[Settlement] = []
     for path in journals:
         s, f = read_journal(path)
         started |= s
         finished += f
-    held = {
-        m.id: m
-        for m in Message.select().where(
-            Message.state == "SENDING", Message.lease_owner.startswith(process + "/")
-        )
-    }
+    held = {m.id: m for m in Message.select().where(Message.state == "SENDING", held_by)}
     count = len(settle([s for s in finished if s.message_id in held], owner=None))
     done = {s.message_id for s in finished}
     for message in held.values():
@@ -95,9 +108,6 @@ def _recover_process(process: str, journals) -> int:
                     lease_until=None,
                 )
             )
-    for path in journals:
-        path.unlink(missing_ok=True)
-    WorkerHeartbeat.delete().where(WorkerHeartbeat.worker_id == process).execute()
     return count
 
 

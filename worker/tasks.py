@@ -10,7 +10,7 @@ from peewee import fn
 from shared import bulk, export
 from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
-from shared.db import connect, db
+from shared.db import connect, connection_lost, db, wait_until_available
 from shared.health import test_backend
 from shared.models import Backend, Message, claim_period, now
 from worker import delivery, delivery_status, recovery
@@ -31,6 +31,34 @@ def open_database():
 def send_due(backend_id: int) -> None:
     """Send one batch of the backend's due messages over this thread's open connection."""
     owner = worker_id()
+    try:
+        _send_batch(backend_id, owner)
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+        # the database went away mid-batch (a PostgreSQL restart, say): what this thread had
+        # claimed is SENDING under its lease, and what it sent is in its journal, which its
+        # next batch would empty. Record it as soon as the database is back, not when the
+        # lease ends, then carry on with the backend
+        why = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        log.warning("lost the database while sending for backend %d (%s)", backend_id, why)
+        recovered = _recover_broken_batch(owner)
+        log.info("the database is back: recovered %d messages of the broken batch", recovered)
+        send_due(backend_id)
+
+
+def _recover_broken_batch(owner: str) -> int:
+    while True:
+        wait_until_available()
+        try:
+            return recovery.recover_own_claims(delivery.thread_journal(owner))
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            # gone again: wait again
+
+
+def _send_batch(backend_id: int, owner: str) -> None:
     claimed = delivery.claim_due(backend_id, owner)
     if len(claimed) == delivery.BATCH_SIZE:
         # more may be waiting: let another worker thread start on them right away
