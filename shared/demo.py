@@ -4,8 +4,8 @@ the last 30 days in every state, so that the console shows everything it can do.
 Every message is written as the outbox and the worker would have written it: its Attempt rows
 agree with `attempts`, its Events tell its state history, its `state_reason` uses the worker's
 words. Running it again adds messages and reuses the people and backends it made (by email and
-name). Rows come from a seeded random.Random and go in with executemany, a chunk of messages per
-transaction, written by a thread while the next chunk is made; a big load into an empty log
+name). Rows come from a seeded random.Random and go in with executemany (execute_values on
+PostgreSQL), a chunk of messages per transaction, written by a thread while the next chunk is made; a big load into an empty log
 builds its indexes (and the search index) once at the end. A million messages take minutes.
 """
 
@@ -28,6 +28,7 @@ from itertools import accumulate
 from operator import itemgetter
 
 import phonenumbers
+from psycopg2.extras import execute_values
 
 from shared.backends import add_backend
 from shared.channels import CONFIG, INVALID_RECIPIENT, PERMANENT, SENT, DeliveryResult
@@ -63,10 +64,12 @@ RECENT = timedelta(minutes=3)
 # above this many messages, skip the delivery-check events (a million messages stay quick)
 FULL_HISTORY_UP_TO = 100_000
 POOL_TEXTS = 40  # above that, texts per (channel, kind, audience, day), then reused
-# from this many messages on (SQLite), the search index is rebuilt once at the end, several
+# from this many messages on, the search index is rebuilt once at the end (SQLite), several
 # times faster than its trigger indexing each row; into an empty log, the other indexes too
+# (and PostgreSQL's trigram index)
 BULK = 50_000
 UID_BLOCK = 4096  # message uids made from one os.urandom() call
+PAGE = 1000  # rows per INSERT statement on PostgreSQL
 SEARCH_TRIGGER = "message_fts_insert"  # shared/search.py
 
 # the words the claim, the worker and the delivery checks write (shared/states.py claim(),
@@ -1892,9 +1895,9 @@ class Demo:
         main = [i for i in range(len(self.states)) if self.states[i] not in RECENT_CODES]
         main.sort(key=self.times.__getitem__)
         recent = [i for i in range(len(self.states)) if self.states[i] in RECENT_CODES]
-        # build here, write in a thread: SQLite works while Python makes the next chunk
+        # build here, write in a thread: the database works while Python makes the next chunk
         writer = Writer(self)
-        bulk = self.n >= BULK and is_sqlite()
+        bulk = self.n >= BULK
         # a big load into an empty log: its indexes are built once at the end, which is many
         # times faster than keeping them up to date row by row
         fresh = bulk and not Message.select().exists() and _drop_indexes()
@@ -2041,10 +2044,15 @@ def insert_all(model, rows: list[dict]) -> None:
         return
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    placeholders = ", ".join([db.param] * len(fields))
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({placeholders})'
     values = itemgetter(*[f.name for f in fields])
-    db.cursor().executemany(sql, [values(row) for row in rows])
+    head = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+    if is_sqlite():
+        placeholders = ", ".join([db.param] * len(fields))
+        db.cursor().executemany(f"{head}({placeholders})", [values(row) for row in rows])
+        return
+    # psycopg2's executemany runs one statement per row, a round trip each; execute_values
+    # sends a page of rows per statement
+    execute_values(db.cursor(), head + "%s", [values(row) for row in rows], page_size=PAGE)
 
 
 def json_value(value):
@@ -2055,17 +2063,25 @@ def json_value(value):
     return "{}" if not value else json.dumps(value)
 
 
-# for a bulk load on SQLite, on this connection only and until it is done: no syncs (a crash
-# during a demo load loses the demo, never data that mattered), the WAL checkpointed every
+# for a bulk load, on this connection only and until it is done: no syncs (a crash during a
+# demo load loses the demo, never data that mattered); on SQLite the WAL checkpointed every
 # ~40 MB rather than every 4 MB, and a page cache that holds the uid index whole (its random
-# inserts otherwise wait on the disk) and the sorts of the index builds
+# inserts otherwise wait on the disk) and the sorts of the index builds; on PostgreSQL the
+# memory for building the indexes (the trigram index's 64 MB default spills to disk often)
 BULK_PRAGMAS = {"synchronous": "OFF", "wal_autocheckpoint": 10_000, "cache_size": -512_000}
+BULK_SETTINGS = {"synchronous_commit": "off", "maintenance_work_mem": "'512MB'"}
 
 
 @contextmanager
 def _bulk_load_settings():
     if not is_sqlite():
-        yield
+        for name, value in BULK_SETTINGS.items():
+            db.execute_sql(f"SET {name} = {value}")
+        try:
+            yield
+        finally:
+            for name in BULK_SETTINGS:
+                db.execute_sql(f"RESET {name}")
         return
     before = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in BULK_PRAGMAS}
     for name, value in BULK_PRAGMAS.items():

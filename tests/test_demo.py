@@ -320,15 +320,21 @@ def test_a_big_load_into_an_empty_log_builds_its_indexes_at_the_end(database, mo
 
 
 def test_a_big_load_leaves_the_connection_as_it_found_it(database, monkeypatch):
-    """The load's own settings (no syncs, a big page cache) end with it."""
-    if not is_sqlite():
-        pytest.skip("SQLite's settings")
+    """The load's own settings (no syncs, a big page cache, index-building memory) end with
+    it."""
     monkeypatch.setattr(demo, "BULK", 100)
     monkeypatch.setattr(demo, "UID_BLOCK", 7)  # many blocks of uids
-    pragmas = ("synchronous", "cache_size", "wal_autocheckpoint")
-    before = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
+    if is_sqlite():
+        names, show = ("synchronous", "cache_size", "wal_autocheckpoint"), "PRAGMA {}"
+    else:
+        names, show = ("synchronous_commit", "maintenance_work_mem"), "SHOW {}"
+
+    def settings():
+        return {name: db.execute_sql(show.format(name)).fetchone()[0] for name in names}
+
+    before = settings()
     load_demo(300)
-    assert {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in pragmas} == before
+    assert settings() == before
     uids = [m.uid for m in Message.select(Message.uid)]
     assert len(set(uids)) == len(uids) == 300
     assert all(len(uid) == 32 and int(uid, 16) >= 0 for uid in uids)
