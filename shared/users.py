@@ -1,5 +1,7 @@
 """Staff logins: creating them and checking their passwords."""
 
+from functools import cache
+
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,13 +49,17 @@ def authenticate(email: str, password: str) -> User | None:
     user = User.get_or_none(User.email == (email or "").strip().lower())
     # hash the password whether or not the login exists, so that the time taken does not tell
     # a guesser which emails have one
-    stored = user.password_hash if user else _UNKNOWN_USER_HASH
+    stored = user.password_hash if user else _unknown_user_hash()
     if check_password_hash(stored, password or "") and user and user.active:
         return user
     return None
 
 
-_UNKNOWN_USER_HASH = generate_password_hash("no login has this password")
+@cache
+def _unknown_user_hash() -> str:
+    """Made on first use rather than at import: a scrypt hash costs ~70 ms, which every
+    command and worker paid at start."""
+    return generate_password_hash("no login has this password")
 
 
 def change_password(user: User, current: str, new: str) -> None:
