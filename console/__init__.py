@@ -92,6 +92,9 @@ def create_app(config: dict | None = None) -> Flask:
         log,
         messages,
         people,
+        policies,
+        staff,
+        tokens,
     )
     from console.banner import backend_banner
 
@@ -103,6 +106,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(policies.bp)
+    app.register_blueprint(tokens.bp)
     # the API authenticates with bearer tokens, not session cookies: no CSRF there
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)

@@ -15,12 +15,12 @@ from shared.backends import BackendError, add_backend, edit_backend
 from shared.channels import redact_url
 from shared.health import test_backend
 from shared.message_json import message_document
-from shared.models import Backend, Client, Event, Group, Message, User, create_schema
+from shared.models import Backend, Client, Group, Message, User, create_schema
 from shared.outbox import SubmissionError, create_message
 from shared.retention import parse_age
 from shared.retention import purge as purge_messages
-from shared.retry import describe, policy_for
-from shared.users import UserError, create_user
+from shared.retry import PolicyError, describe, set_policy
+from shared.users import UserError, create_user, set_password
 
 cli = FlaskGroup(
     create_app=create_app,
@@ -70,6 +70,31 @@ def create_user_command(email, role, name, password_stdin):
     except UserError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@cli.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead."
+)
+def set_password_command(email, password_stdin):
+    """Give a staff login a new password (generated unless given); ends its sessions. For an
+    admin locked out of the console; in the console, admins reset passwords under Users."""
+    user = User.get_or_none(User.email == email.strip().lower())
+    if user is None:
+        raise click.ClickException(f"there is no user with the email {email}")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        password = set_password(user, password)
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    if password_stdin:
+        click.echo(f"Set a new password for {user.email}; their sessions are logged out.")
+    else:
+        click.echo(
+            f"New password for {user.email} (shown only once; their sessions are logged out):"
+        )
+        click.echo(password)
 
 
 backend_cli = AppGroup("backend", help="Gateways that deliver messages.")
@@ -274,12 +299,11 @@ cli.add_command(policy_cli)
 @click.option("--jitter/--no-jitter", default=None)
 def policy_set(channel, **changes):
     """Set a channel's retry policy (unset options keep their value)."""
-    policy = policy_for(channel)
-    for name, value in changes.items():
-        if value is not None:
-            setattr(policy, name, value)
-    policy.save()
-    Event.create(action="policy_set", detail=f"{channel}: {describe(policy)}")
+    try:
+        policy = set_policy(channel, **changes)
+    except PolicyError as e:
+        option = "--" + e.field.replace("_", "-")
+        raise click.BadParameter(e.problem, param_hint=option) from None
     click.echo(f"{channel}: {describe(policy)}, jitter {'on' if policy.jitter else 'off'}.")
 
 

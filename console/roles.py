@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 # blueprints whose every page is for admins only: tests check that each of their views is
 # marked, so that a new page there cannot forget the decorator
-ADMIN_BLUEPRINTS = ("backends",)
+ADMIN_BLUEPRINTS = ("backends", "staff", "policies", "tokens")
 
 
 def admin_required(view):

@@ -3,7 +3,7 @@
 import random
 from datetime import datetime, timedelta
 
-from shared.models import RetryPolicy
+from shared.models import Event, RetryPolicy
 
 JITTER = 0.10  # ±10 %
 
@@ -43,3 +43,47 @@ def describe(policy: RetryPolicy) -> str:
     if policy.max_retries == -1:
         return f"retries forever, after {listed} seconds and so on"
     return f"{policy.max_retries} retries after {listed} seconds"
+
+
+class PolicyError(ValueError):
+    """A setting the policy cannot take; `field` names it."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+# each setting's smallest value, and whether the value itself is allowed
+LIMITS = {
+    "max_retries": (-1, True),  # -1: forever
+    "backoff_delay": (0, False),
+    "delay_factor": (1, True),
+    "backoff_max_delay": (0, False),
+}
+MAX_SECONDS = 30 * 86_400  # a delay longer than a month is a mistake
+
+
+def set_policy(channel: str, actor=None, **changes) -> RetryPolicy:
+    """Change a channel's retry policy (settings left out, or None, keep their value), with an
+    Event. Raises PolicyError, changing nothing, for a value the policy cannot take."""
+    policy = policy_for(channel)
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in LIMITS:
+            lowest, allowed = LIMITS[name]
+            if value < lowest or (value == lowest and not allowed):
+                raise PolicyError(
+                    name, f"must be {'at least' if allowed else 'more than'} {lowest}"
+                )
+            if name.endswith("delay") and value > MAX_SECONDS:
+                raise PolicyError(name, f"must be at most {MAX_SECONDS:,} seconds (30 days)")
+        elif name != "jitter":
+            raise PolicyError(name, "is not a retry setting")
+        setattr(policy, name, value)
+    if policy.backoff_max_delay < policy.backoff_delay:
+        raise PolicyError("backoff_max_delay", "cannot be shorter than the first delay")
+    policy.save()
+    Event.create(action="policy_set", actor=actor, detail=f"{channel}: {describe(policy)}")
+    return policy

@@ -1,5 +1,6 @@
 """Staff logins: creating them and checking their passwords."""
 
+import secrets
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -77,3 +78,53 @@ def change_password(user: User, current: str, new: str) -> None:
     # the caller's own session carries on with the new version
     user.session_version = User.get_by_id(user.id).session_version
     Event.create(action="password_changed", actor=user, detail=user.email)
+
+
+def last_admin(user: User) -> bool:
+    """Whether `user` is the only active admin: someone must be left to manage the rest."""
+    others = User.select().where(User.role == "admin", User.active, User.id != user.id)
+    return user.is_admin and user.active and not others.exists()
+
+
+def update_user(user: User, name: str, role: str, active: bool, actor=None) -> User:
+    """Change a staff member's name, role or whether they may log in (a login switched off
+    ends their sessions at once). Raises UserError with a plain reason."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > 100:
+        raise UserError("the name must be 1 to 100 characters long")
+    if role not in ROLES:
+        raise UserError(f"the role must be one of: {', '.join(ROLES)}")
+    if last_admin(user) and (role != "admin" or not active):
+        raise UserError(f"{user.name} is the only admin left: make someone else admin first")
+    changes = [
+        f"{what} {old} → {new}"
+        for what, old, new in (
+            ("name", user.name, name),
+            ("role", user.role, role),
+            ("login", _on(user.active), _on(active)),
+        )
+        if old != new
+    ]
+    if changes:
+        User.update(name=name, role=role, active=active).where(User.id == user.id).execute()
+        Event.create(
+            action="user_updated", actor=actor, detail=f"{user.email}: " + ", ".join(changes)
+        )
+    return User.get_by_id(user.id)
+
+
+def set_password(user: User, password: str | None = None, actor=None) -> str:
+    """Give a staff member a new password (a generated one when none is given) and end every
+    session they have; returns the password, which is not stored and cannot be shown again."""
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    User.update(
+        password_hash=generate_password_hash(password), session_version=User.session_version + 1
+    ).where(User.id == user.id).execute()
+    Event.create(action="password_set", actor=actor, detail=user.email)
+    return password
+
+
+def _on(active: bool) -> str:
+    return "allowed" if active else "switched off"

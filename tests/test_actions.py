@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from shared.actions import ActionError, cancel, resend, unresolved_failures
-from shared.models import Attempt, Backend, Event, Message, now
+from shared.models import Attempt, Backend, Event, Message, User, now
 from shared.outbox import create_message
 from shared.retention import parse_age, purge
 from shared.search import search
@@ -190,6 +190,30 @@ def test_cli_policy_set(database, commlog_env):
     assert "sms: 2 retries after 5 and 15 seconds, jitter off" in result.stdout
     bad = run_commlog(["policy", "set", "sms", "--max-retries", "-7"], commlog_env)
     assert bad.returncode == 2
+    # the same rules as the console's page (shared.retry.set_policy)
+    bad = run_commlog(["policy", "set", "sms", "--backoff-max-delay", "1"], commlog_env)
+    assert bad.returncode == 2 and "--backoff-max-delay" in bad.stderr
+    assert "cannot be shorter than the first delay" in bad.stderr
+
+
+def test_cli_set_password_gives_a_new_one_and_ends_the_sessions(app, support_user, commlog_env):
+    from tests.conftest import log_in
+
+    browser = app.test_client()
+    log_in(browser, support_user.email)
+    result = run_commlog(["set-password", "Support@Example.com"], commlog_env)
+    assert result.returncode == 0, result.stderr
+    password = result.stdout.strip().splitlines()[-1]
+    assert len(password) >= 10 and password not in User.get_by_id(support_user.id).password_hash
+    assert browser.get("/log").status_code == 302  # logged out
+    assert log_in(app.test_client(), support_user.email, password).status_code == 302
+    chosen = run_commlog(
+        ["set-password", support_user.email, "--password-stdin"],
+        commlog_env,
+        input_text="my own long password\n",
+    )
+    assert chosen.returncode == 0 and "my own" not in chosen.stdout
+    assert log_in(app.test_client(), support_user.email, "my own long password").status_code == 302
 
 
 def test_cli_show_json(backend, commlog_env):

@@ -1,5 +1,6 @@
 """Screenshots of the console on demo data, for the README: the log with a row open, a failed
-message's detail page, the dashboard and the backends page (docs/screenshots/)."""
+message's detail page, the dashboard, the backends page and the users and retry policies pages
+(docs/screenshots/)."""
 
 import re
 from pathlib import Path
@@ -20,7 +21,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def demo(database):
     # the demo reuses a login that exists: make its admin with a password we know
     create_user(ADMIN_EMAIL, "admin", PASSWORD, "Ada Admin")
-    made = load_demo(messages=400)
+    made = load_demo(messages=3000)  # as `commlog demo` makes them: a full chart
     # a worker's heartbeat, as a running `commlog worker` writes it: the pages show the normal
     # "1 worker running", not the alarm a stopped queue raises (no real worker is started, so
     # that nothing moves while the pictures are taken)
@@ -76,5 +77,13 @@ def test_screenshots_of_the_log_a_failed_message_the_dashboard_and_backends(page
     expect(page.get_by_role("heading", level=1)).to_have_text("Backends")
     shoot(page, "backends.png")
 
-    for name in ("log.png", "detail.png", "dashboard.png", "backends.png"):
+    page.goto("/admin/users/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Users")
+    shoot(page, "users.png")
+
+    page.goto("/admin/policies/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Retry policies")
+    shoot(page, "policies.png")
+
+    for name in ("log.png", "detail.png", "dashboard.png", "backends.png", "users.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, name

@@ -7,6 +7,8 @@ from playwright.sync_api import expect
 
 from shared.health import hold_for_backend_test
 from shared.models import Backend, Client, Group, HealthCheck
+from shared.tokens import create_token
+from shared.users import create_user
 from tests.browser.conftest import log_in_through_form, make_message
 from tests.browser.test_xss import PAYLOAD, assert_nothing_ran
 
@@ -24,6 +26,8 @@ def test_hostile_names_on_admin_pages_run_nothing(page, watch, outside_world, ad
     group = Group.create(name="Group " + PAYLOAD, contact_email="group@example.com")
     Client.create(name="Client " + PAYLOAD, email="c@example.com")
     make_message("group@example.com", "Hello", "Hi", "FAILED", group=group, kind="kind" + PAYLOAD)
+    staff = create_user("hostile@example.com", "support", "long password 1", "Staff " + PAYLOAD)
+    create_token(("T " + PAYLOAD)[:100], owner=staff)
     log_in_through_form(page, admin_user.email)
 
     pages = [
@@ -35,6 +39,10 @@ def test_hostile_names_on_admin_pages_run_nothing(page, watch, outside_world, ad
         f"/groups/{group.id}",
         "/messages/new",  # the client and group pick lists
         "/account/",
+        "/admin/users/",  # staff and token names
+        f"/admin/users/{staff.id}/edit",
+        "/admin/tokens/",  # the token's name, and its owner's in the owner list
+        "/admin/policies/",
     ]
     for path in pages:
         response = page.goto(path)

@@ -19,6 +19,7 @@ from shared.models import (
     PeriodicRun,
 )
 from shared.outbox import create_message
+from shared.tokens import create_token
 from tests.conftest import csrf_token_from, log_in
 
 # rows that a refused request may add: counting failed logins is the point of the rate limit,
@@ -76,6 +77,7 @@ def world(database, admin_user, support_user):
     message = create_message("email", "ann@example.com", "Statement", "Dear Ann", client=client)
     Message.update(state="SENDING").where(Message.id == message.id).execute()
     job = Job.create(kind="export", user=admin_user, state="running", total=10)
+    token, _ = create_token("partner system", owner=admin_user)
     return {
         "backend_id": backend.id,
         "client_id": client.id,
@@ -85,6 +87,8 @@ def world(database, admin_user, support_user):
         "job_id": job.id,
         "uid": message.uid,
         "kind": "clients",
+        "token_id": token.id,
+        "channel": "sms",
     }
 
 

@@ -33,6 +33,10 @@ CASES = [
     (["policy", "set", "fax", "--max-retries", "3"], None),
     (["policy", "set", "email", "--max-retries", "-5"], None),
     (["policy", "set", "email", "--backoff-delay", "soon"], None),
+    (["policy", "set", "email", "--backoff-delay", "100", "--backoff-max-delay", "5"], None),
+    (["policy", "set", "email", "--backoff-max-delay", "1e12"], None),
+    (["set-password", "nobody@example.com"], None),
+    (["set-password", "admin@example.com", "--password-stdin"], "short"),
     (
         ["send", "--to", "a@example.com", "--subject", "s", "--body", "b", "--client", "999999"],
         None,

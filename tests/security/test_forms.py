@@ -61,6 +61,8 @@ def valid(world: dict) -> dict:
             "confirm": "another password 1",
         },
         "auth.login": {"email": "admin@example.com", "password": PASSWORD},
+        "staff.new": {"email": f"new{n}@example.com", "name": "New Person", "role": "support"},
+        "staff.edit": {"name": "Sam Support", "role": "support", "active": "y"},
     }
 
 
@@ -108,6 +110,8 @@ def _stored(endpoint: str, field: str, value: str):
         return Message.select().where(column == value.strip()).exists()
     if endpoint == "backends.new" and field == "name":
         return Backend.select().where(Backend.name == value).exists()
+    if endpoint in ("staff.new", "staff.edit") and field == "name":
+        return User.select().where(User.name == value).exists()
     return None
 
 

@@ -78,7 +78,13 @@ INT_VALUES = ["{known}", "0", "999999", "9" * 30]
 TEXT_VALUES = ["{known}", "nope", "x" * 5_000, "💥\u202e", "a\x00b", "%ff%fe"]
 # these do their work with no input, as they should: only unknown ids are sent to them (their
 # refusals without a CSRF token or by role are in test_csrf.py and test_roles.py)
-ACT_WITHOUT_INPUT = {"auth.logout", "backends.test", "backends.send_now"}
+ACT_WITHOUT_INPUT = {
+    "auth.logout",
+    "backends.test",
+    "backends.send_now",
+    "staff.new_password",
+    "tokens.revoke_token",
+}
 OK_STATUSES = {200, 302, 400, 403, 404, 405, 413, 415, 429}
 
 
