@@ -26,7 +26,14 @@ from shared.mambu import (
 )
 from shared.message_json import message_document
 from shared.models import CHANNELS, Client, Group, IdempotencyRecord, Message, User, now
-from shared.outbox import SubmissionError, create_messages, default_backend
+from shared.outbox import (
+    MAX_BODY_BYTES,
+    MAX_LENGTHS,
+    SubmissionError,
+    create_messages,
+    default_backend,
+    length_problem,
+)
 from shared.states import RESENDABLE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -37,9 +44,8 @@ MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1
 MAX_KEY_LENGTH = 200  # an Idempotency-Key
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-LENGTHS = {"recipient": 2000, "subject": 998, "kind": 100, "user": 320}
-MAX_BODY_CHARACTERS = 1024 * 1024
-MAX_BODY_BYTES = 1024 * 1024  # of UTF-8, for body_text and body_html
+LENGTHS = {**MAX_LENGTHS, "user": 320}  # the user: an email address
+MAX_BODY_CHARACTERS = MAX_BODY_BYTES  # (fewer, when some take several bytes)
 MAX_METADATA_BYTES = 64 * 1024
 MAX_SCHEDULE = timedelta(days=3653)  # send_at: later than 10 years is surely a mistake
 MAX_ERRORS = 100  # problems listed in one answer
@@ -388,10 +394,8 @@ def _text(value, max_length: int) -> tuple[str | None, str | None]:
 
 def _body(value) -> tuple[str | None, str | None]:
     text, trouble = _text(value, MAX_BODY_CHARACTERS)
-    # a character is at most 4 bytes: only long texts need encoding to be measured
-    if text and len(text) > MAX_BODY_BYTES // 4 and len(text.encode("utf-8")) > MAX_BODY_BYTES:
-        return None, f"must be at most {MAX_BODY_BYTES:,} bytes of UTF-8"
-    return text, trouble
+    too_long = length_problem("body_text", text)
+    return (None, too_long) if too_long else (text, trouble)
 
 
 def _metadata_problem(metadata) -> str | None:

@@ -26,7 +26,7 @@ from shared.channels.email import build_mime
 from shared.diagnosis import diagnose
 from shared.message_json import message_document
 from shared.models import Attempt, Backend, Client, Event, Group, Job, Message, User
-from shared.outbox import SubmissionError, create_message
+from shared.outbox import MAX_LENGTHS, SubmissionError, create_message
 from shared.recipients import recipient_problem
 from shared.states import CANCELLABLE, RESENDABLE, STATES
 from worker import tasks
@@ -242,7 +242,7 @@ class ComposeForm(FlaskForm):
     client = SelectField("Client", coerce=int, default=0)
     group = SelectField("Group", coerce=int, default=0)
     user = SelectField("Staff member", coerce=int, default=0)
-    subject = StringField("Subject", [Length(max=998)])
+    subject = StringField("Subject", [Length(max=MAX_LENGTHS["subject"])])
     body = TextAreaField("Message", [DataRequired("Write the message."), Length(max=100_000)])
 
 

@@ -8,6 +8,24 @@ from shared.models import CHANNELS, Backend, Message, new_uid, now
 from shared.recipients import recipient_problem
 from shared.states import HELD_REASON, record_creations
 
+# the most a message's fields may hold, one rule for the API, the console and the commands:
+# 998 characters is the longest line an email header may have (RFC 5322)
+MAX_LENGTHS = {"recipient": 2000, "subject": 998, "kind": 100}
+MAX_BODY_BYTES = 1024 * 1024  # of UTF-8, for body_text and body_html
+
+
+def length_problem(name: str, value: str | None) -> str | None:
+    """What is wrong with the length of field `name` of a new message, or None."""
+    if not value:
+        return None
+    if name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
+        return f"must be at most {MAX_LENGTHS[name]:,} characters long"
+    # a character is at most 4 bytes: only long texts need encoding to be measured
+    long_body = name in ("body_text", "body_html") and len(value) > MAX_BODY_BYTES // 4
+    if long_body and len(value.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return f"must be at most {MAX_BODY_BYTES:,} bytes of UTF-8"
+    return None
+
 
 class SubmissionError(ValueError):
     """The message cannot be accepted; `field` names what is wrong."""
@@ -88,6 +106,10 @@ def create_messages(specs: list[dict], api_token=None, idempotency_keys=None) ->
                 "channel",
                 f"no {channel} backend is configured; an admin adds one with `commlog backend add`",
             )
+        for name in ("recipient", "subject", "body_text", "body_html", "kind"):
+            too_long = length_problem(name, spec.get(name))
+            if too_long:
+                raise SubmissionError(name, too_long)
         recipient = (spec.get("recipient") or "").strip()
         problem = recipient_problem(channel, recipient)
         send_at = spec.get("send_at")

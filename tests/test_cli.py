@@ -108,6 +108,16 @@ def test_send_to_an_unknown_client_changes_nothing(commlog_env, database):
     assert Message.select().count() == 0
 
 
+def test_send_refuses_a_subject_longer_than_the_console_and_the_api_allow(commlog_env, database):
+    Backend.create(name="m", channel="email", url="smtp://127.0.0.1:25", is_default=True)
+    result = run_commlog(["send", "--to", "a@example.com", "--subject", "x" * 999], commlog_env)
+    assert result.returncode == 1
+    assert "subject: must be at most 998 characters long" in result.stderr
+    assert Message.select().count() == 0
+    fits = run_commlog(["send", "--to", "a@example.com", "--subject", "x" * 998], commlog_env)
+    assert fits.returncode == 0 and Message.select().count() == 1
+
+
 def test_send_to_a_bad_address_records_it_as_not_sent(commlog_env, database):
     Backend.create(name="m", channel="email", url="smtp://127.0.0.1:25", is_default=True)
     result = run_commlog(["send", "--to", "no-at-sign", "--subject", "x"], commlog_env)
