@@ -5,8 +5,9 @@ Every message is written as the outbox and the worker would have written it: its
 agree with `attempts`, its Events tell its state history, its `state_reason` uses the worker's
 words. Running it again adds messages and reuses the people and backends it made (by email and
 name). Rows come from a seeded random.Random and go in with executemany (execute_values on
-PostgreSQL), a chunk of messages per transaction, written by a thread while the next chunk is made; a big load into an empty log
-builds its indexes (and the search index) once at the end. A million messages take minutes.
+PostgreSQL), a chunk of messages per transaction, written by a thread while the next chunk is
+made; a big load into an empty log builds its indexes (and the search index) once at the end.
+A million messages take minutes.
 """
 
 import json
