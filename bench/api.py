@@ -11,8 +11,7 @@ which is what the writes are compared with. Prints a table with the machine. Not
 
 import argparse
 import os
-import platform
-import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,22 +21,19 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import (  # noqa: E402
+    PY,
+    ROOT,
+    cpu_seconds,
+    free_port,
+    load_average,
+    machine,
+    stop_on_sigterm,
+    write_results,
+)
+
 WIDTH = 52  # of the table's first column
-
-
-def machine() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    cpu = models[0] if models else platform.processor()
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def commlog(args: list[str], env: dict, cwd: Path) -> str:
@@ -69,20 +65,6 @@ def start_web(env: dict, cwd: Path, port: int, threads: int) -> subprocess.Popen
     except BaseException:
         web.kill()
         raise
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by a process and its live children (gunicorn's worker)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # a process that just ended
-        if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself, or its child
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return total
 
 
 HTML = (
@@ -151,11 +133,14 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="client threads")
     parser.add_argument("--web-threads", type=int, default=8, help="gunicorn threads")
     parser.add_argument("--html", action="store_true", help="an HTML body in every message too")
+    parser.add_argument("--json", type=Path, help="write the figures there too (bench/all.py)")
     args = parser.parse_args()
+    stop_on_sigterm()
 
     print(f"# {machine()}; SQLite; commlog web with {args.web_threads} threads")
     # other work on the machine skews every figure: say how busy it was
-    print(f"# load average at the start: {os.getloadavg()[0]:.1f}")
+    started_load = load_average()
+    print(f"# load average at the start: {started_load}")
     html = ", each with an HTML body too" if args.html else ""
     print(f"# {args.n:,} messages per line, batches of {args.batch}{html}\n")
     # on a shared machine the wall time swings with the load: the server's own CPU time says
@@ -177,6 +162,7 @@ def main():
         port = free_port()
         web = start_web(env, cwd, port, args.web_threads)
         url = f"http://127.0.0.1:{port}/api/messages"
+        lines = []
         try:
             submit(url, token, args.batch * 5, args.batch, 1, wrong=False)  # warm up
             for threads in args.threads:
@@ -184,18 +170,39 @@ def main():
                     (True, "checked only (the last one wrong: a 400)"),
                     (False, "stored (202)"),
                 ):
-                    cpu = cpu_seconds(web.pid)
+                    cpu = cpu_seconds(web.pid, children=True)
                     seconds = submit(url, token, args.n, args.batch, threads, wrong, args.html)
-                    cpu = cpu_seconds(web.pid) - cpu
+                    cpu = cpu_seconds(web.pid, children=True) - cpu
                     label = f"{what}, {threads} client{'s' if threads > 1 else ''}"
                     print(
                         f"| {label:<{WIDTH}} | {args.n / seconds:8,.0f} | {args.n / cpu:20,.0f} |",
                         flush=True,
                     )
+                    lines.append(
+                        dict(
+                            what=label,
+                            stored=not wrong,
+                            clients=threads,
+                            rate=args.n / seconds,
+                            cpu_rate=args.n / cpu,
+                        )
+                    )
         finally:
             web.terminate()
             web.wait(10)
-    print(f"\n# load average at the end: {os.getloadavg()[0]:.1f}")
+        # every 202 stored its batch, every 400 nothing
+        database = sqlite3.connect(cwd / "var" / "commlog.db")
+        stored = database.execute("SELECT count(*) FROM message").fetchone()[0]
+        database.close()
+        expected = args.batch * 5 + args.n * len(args.threads)
+        if stored != expected:
+            raise SystemExit(f"{stored:,} messages stored, not {expected:,}")
+    ended_load = load_average()
+    print(f"\n# load average at the end: {ended_load}")
+    write_results(
+        args.json,
+        dict(n=args.n, batch=args.batch, lines=lines, load=[started_load, ended_load]),
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ process, so that its peak memory (ru_maxrss) is its own.
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -21,20 +20,13 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, load_average, machine, stop_on_sigterm, write_results  # noqa: E402
 
 TEXT = (
     "Dear client,\n\nthis is a reminder that your repayment of 120.00 EUR for loan "
     "LN-458731 is due on 2 December 2026. You can pay at any branch or by transfer. "
 ) * 7
-
-
-def machine() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    cpu = models[0] if models else "?"
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def html_body(subject: str, text: str) -> str:
@@ -163,14 +155,18 @@ def main() -> None:
     parser.add_argument("--html", action="store_true", help="messages with an HTML body too")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, taking the fastest")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="write the figures there too (bench/all.py)")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
+    stop_on_sigterm()
+    started_load = load_average()
+    print(f"machine: {machine()}; load average {started_load}")
     print(f"messages: about 1 KB of text{' and an HTML body' if args.html else ''} each")
     # on a shared machine the wall time swings with the load; the CPU time much less
     print(f"{'what':44} {'rows/s':>8} {'CPU rows/s':>10} {'peak MB':>8} {'file MB':>8}")
+    figures = []
     for count in args.n:
         with tempfile.TemporaryDirectory() as scratch:
             os.environ["COMMLOG_HOME"] = scratch
@@ -191,6 +187,8 @@ def main() -> None:
                     results.append(measure(kind, db_path))
             best = {kind: min(results, key=lambda r: r[1]) for kind, results in runs.items()}
             for kind, (rows, seconds, cpu, peak, size) in best.items():
+                if rows != count:
+                    raise SystemExit(f"{kind} wrote {rows:,} rows, not {count:,}")
                 label = f"{kind} xlsxwriter constant_memory" if kind == "raw" else "commlog export"
                 print(
                     f"{label + f', {rows:,} rows':44} {rows / seconds:8.0f} {rows / cpu:10.0f} "
@@ -199,7 +197,21 @@ def main() -> None:
             wall = best["raw"][1] / best["commlog"][1]
             cpu = min(r[2] for r in runs["raw"]) / min(r[2] for r in runs["commlog"])
             print(f"{'  commlog / raw':44} {wall:8.0%} {cpu:10.0%}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+            figures.append(
+                dict(
+                    rows=count,
+                    html=args.html,
+                    raw_rate=count / best["raw"][1],
+                    rate=count / best["commlog"][1],
+                    of_raw=wall,
+                    cpu_of_raw=cpu,
+                    peak_mb=best["commlog"][3],
+                    raw_peak_mb=best["raw"][3],
+                )
+            )
+    ended_load = load_average()
+    print(f"load average at the end: {ended_load}")
+    write_results(args.json, dict(lines=figures, load=[started_load, ended_load]))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """A counting SMTP sink for the benchmarks: accepts every mail, keeps nothing.
 
-python bench/sink.py PORT      # serves on 127.0.0.1:PORT until killed
+python bench/sink.py PORT      # serves on 127.0.0.1:PORT until killed or its stdin closes
+
+Prints "ready" once it listens; then, for each line it reads on stdin, how many mails it has
+taken so far (so that a benchmark can check that every message arrived, and once only).
 """
 
 import signal
@@ -19,13 +22,21 @@ class Count:
         return "250 OK"
 
 
+def answer(count: Count, stop: threading.Event) -> None:
+    for _ in sys.stdin:
+        print(count.received, flush=True)
+    stop.set()  # stdin closed: the benchmark is gone
+
+
 def main(port: int) -> None:
-    controller = Controller(Count(), hostname="127.0.0.1", port=port)
+    count = Count()
+    controller = Controller(count, hostname="127.0.0.1", port=port)
     controller.start()
-    print("ready", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    print("ready", flush=True)
+    threading.Thread(target=answer, args=(count, stop), daemon=True).start()
     stop.wait()
     controller.stop()
 
