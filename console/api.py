@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 from functools import partial
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from peewee import IntegrityError
 
 from shared import bulk, tokens
@@ -161,16 +161,10 @@ def _refuse_constant(name: str):
 
 
 def _wake(messages: list[Message]) -> None:
-    """Tell the worker about new messages. They are stored already: if the queue cannot be
-    reached, the sweep finds them within a minute, so the caller still gets its answer."""
+    """Tell the worker about new messages (if the queue cannot be reached, the sweep will)."""
     from worker.tasks import wake
 
-    if not messages:
-        return
-    try:
-        wake(messages)
-    except Exception:
-        current_app.logger.exception("could not wake the worker; the sweep will send them")
+    wake(messages)
 
 
 # -- Idempotency-Key --------------------------------------------------------------------------
@@ -627,14 +621,10 @@ def window_plan(body) -> tuple:
 
 def start_window_resend(window: tuple, key: str | None):
     """A bulk resend job for the window (inside run_once's transaction), queued after it."""
+    from worker.tasks import start_job
+
     job = bulk.start_window_job(*window, actor=_token_owner(), api_token=g.api_token.id)
-    return {"job": job.id, "count": job.total}, partial(_queue_job, job.id)
-
-
-def _queue_job(job_id: int) -> None:
-    from worker.tasks import run_bulk_job
-
-    run_bulk_job(job_id)
+    return {"job": job.id, "count": job.total}, partial(start_job, job)
 
 
 # -- the document, and JSON answers for every other address under /api ------------------------

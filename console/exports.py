@@ -65,7 +65,7 @@ def _export(person, label: str):
                 "about": about,
             },
         )
-        tasks.run_export_job(job.id)
+        tasks.start_job(job)
         return render_template("exports/job.html", job=job)
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", dir=_ensure(exports_folder()))  # noqa: SIM115
     rows = write_export(handle, query, columns, about)

@@ -210,7 +210,7 @@ def run_bulk():
     total = query.count()
     if total > bulk.INLINE_LIMIT:
         job = bulk.start_job(action, uids, filter_args, current_user, total)
-        tasks.run_bulk_job(job.id)
+        tasks.start_job(job)
         return render_template("messages/_job.html", job=job)
     made, done = bulk.apply(action, list(query), current_user)
     tasks.wake(made)

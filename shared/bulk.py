@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from shared.actions import ActionError, cancel, resend, unresolved_failures
 from shared.log_filters import LogFilter
-from shared.models import Job, Message, User, now
+from shared.models import Job, Message, User, claim_job, now
 from shared.states import CANCELLABLE, RESENDABLE
 
 ACTIONS = {"resend": RESENDABLE, "cancel": CANCELLABLE}
@@ -88,9 +88,8 @@ def start_job(action: str, uids: list[str], filter_args, actor: User, total: int
 def run_job(job_id: int, wake) -> None:
     """Run a bulk job in chunks, recording progress; `wake` hands new messages to the worker."""
     job = Job.get_by_id(job_id)
-    if job.state != "pending":
+    if not claim_job(job):
         return
-    Job.update(state="running").where(Job.id == job.id).execute()
     params = job.params
     try:
         if "window" in params:

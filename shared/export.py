@@ -220,12 +220,11 @@ def export_query(filter_args: list[tuple[str, str]], person: tuple[str, int] | N
 
 def run_export_job(job_id: int, folder) -> None:
     """A big export, in the worker: the file goes to `folder`, progress to the Job row."""
-    from shared.models import Event, Job
+    from shared.models import Event, Job, claim_job
 
     job = Job.get_by_id(job_id)
-    if job.state != "pending":
+    if not claim_job(job):
         return
-    Job.update(state="running").where(Job.id == job.id).execute()
     params = job.params
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"export-{job.id}.xlsx"

@@ -381,3 +381,10 @@ def claim_period(name: str, seconds: float) -> bool:
         .execute()
     )
     return won == 1
+
+
+def claim_job(job: Job) -> bool:
+    """pending → running, for one caller only: a job may be handed to the worker twice (the
+    sweep starts jobs whose task seems lost), and must run once."""
+    started = Job.update(state="running").where(Job.id == job.id, Job.state == "pending")
+    return started.execute() == 1

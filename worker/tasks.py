@@ -12,7 +12,7 @@ from shared.channels.sms import supports_delivery_status
 from shared.config import load_config
 from shared.db import connect, connection_lost, db, wait_until_available
 from shared.health import test_backend
-from shared.models import Backend, Message, claim_period, now
+from shared.models import Backend, Job, Message, claim_period, now
 from worker import delivery, delivery_status, recovery
 from worker.identity import worker_id
 from worker.queue import huey
@@ -113,7 +113,12 @@ def run_sweep() -> dict:
     recovered = recovery.recover_dead_local_workers() + recovery.recover_expired_leases()
     export.remove_old_exports(load_config().home / "exports")
     due = wake_due_backends()
-    return {"recovered": recovered, "backends_woken": len(due), "due": sum(due.values())}
+    return {
+        "recovered": recovered,
+        "backends_woken": len(due),
+        "due": sum(due.values()),
+        "jobs_started": start_lost_jobs(),
+    }
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -159,7 +164,36 @@ def wake_due_backends() -> dict[int, int]:
 
 def wake(messages) -> None:
     """Tell the worker about new or released messages: one task per backend for the QUEUED
-    ones, a scheduled one for those WAITING for their time."""
+    ones, a scheduled one for those WAITING for their time. They are stored already: if the
+    queue cannot be reached, the sweep finds them within a minute, so the caller carries on
+    (the failure is logged)."""
+    try:
+        _enqueue_sends(messages)
+    except Exception:
+        log.exception("could not reach the queue; the sweep will find these messages")
+
+
+def start_job(job: Job) -> None:
+    """Hand a stored bulk or export job to the worker; if the queue cannot be reached, the
+    sweep starts it within a minute (the caller carries on; the failure is logged)."""
+    task = run_export_job if job.kind == "export" else run_bulk_job
+    try:
+        task(job.id)
+    except Exception:
+        log.exception("could not reach the queue; the sweep will start job %d", job.id)
+
+
+def start_lost_jobs(older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Start the jobs still pending a minute after they were made: their task was lost, or
+    the queue could not be reached. Each job runs once however often it is started (its move
+    to "running" is a conditional update). Returns how many were started."""
+    lost = list(Job.select().where(Job.state == "pending", Job.created_at < now() - older_than))
+    for job in lost:
+        start_job(job)
+    return len(lost)
+
+
+def _enqueue_sends(messages) -> None:
     queued = {m.backend_id for m in messages if m.state == "QUEUED"}
     for backend_id in queued:
         send_due(backend_id)

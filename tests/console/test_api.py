@@ -254,8 +254,8 @@ def test_a_queue_that_cannot_be_reached_still_answers_202(api, monkeypatch):
     def broken(messages):
         raise OSError("queue.db is on a full disk")
 
-    monkeypatch.setattr("worker.tasks.wake", broken)
-    response = api.post("/api/messages", ok())
+    monkeypatch.setattr("worker.tasks._enqueue_sends", broken)  # a real Redis down: see
+    response = api.post("/api/messages", ok())  # tests/reliability/test_queue_outage.py
     assert response.status_code == 202
     assert Message.select().count() == 1  # stored: the sweep sends it
 
