@@ -5,6 +5,7 @@ The suite runs on either backend: SQLite + SqliteHuey (the default), or, with
 COMMLOG_TEST_BACKEND=postgres, PostgreSQL + Redis servers that the session starts by itself."""
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -329,3 +330,26 @@ def sink_message_ids(sink) -> list[str]:
 
 # a real HTTP server for SMS providers and webhook receivers
 from tests.http_server import http_server  # noqa: E402, F401
+
+
+# here, not in tests/reliability/: with pytest-xdist only the top conftest is loaded in the
+# process that reports (the tests run in its workers)
+def pytest_terminal_summary(terminalreporter):
+    """The figures the tests recorded with `record_property` (the fault suite's and
+    tests/worker/test_crash.py's), printed under "reliability figures" and written to
+    figures.json in the session's COMMLOG_HOME, for the table in docs/RELIABILITY.md."""
+    figures = [
+        {"test": report.nodeid, "figure": name, "value": value}
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+    ]
+    if not figures:
+        return
+    terminalreporter.section("reliability figures")
+    for f in figures:
+        terminalreporter.write_line(f"{f['test']}  {f['figure']} = {f['value']}")
+    path = Path(os.environ["COMMLOG_HOME"]) / "figures.json"
+    path.write_text(json.dumps(figures, indent=1, default=str))
+    terminalreporter.write_line(f"(written to {path})")
