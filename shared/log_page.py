@@ -97,6 +97,12 @@ def capped_count(log_filter: LogFilter, person=None, cap: int = 1000) -> tuple[i
 def first_page(log_filter: LogFilter, person, size: int, cap: int) -> tuple[list[int], int, bool]:
     """The first page's ids (up to size + 1, to tell whether there are more) and the capped
     count, sharing their reads: a text search walks its windows once for both."""
+    if len(log_filter.q) >= MIN_LENGTH and not is_sqlite():
+        # PostgreSQL's trigram search rechecks every candidate row whatever the limit, and
+        # the count reads up to cap + 1 matches anyway: its ids give the page too, one query
+        # instead of two
+        ids, _ = page_ids(log_filter, person, limit=cap + 1)
+        return ids[: size + 1], len(ids), len(ids) <= cap
     if not _through_text_windows(log_filter):
         ids, _ = page_ids(log_filter, person, limit=size + 1)
         if len(ids) <= size:
