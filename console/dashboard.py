@@ -1,12 +1,13 @@
 """The dashboard: how sending is going, at a glance."""
 
+import time
 from datetime import datetime, timedelta
 
 from flask import Blueprint, render_template
 from flask_login import login_required
 from peewee import SQL, fn
 
-from shared.db import is_sqlite
+from shared.db import db, is_sqlite
 from shared.log_page import ORDER_SLACK, first_id_created_at
 from shared.models import Backend, Message, now
 from shared.states import STATES
@@ -17,15 +18,35 @@ bp = Blueprint("dashboard", __name__)
 HOURS = 24
 
 
-def state_counts(since) -> dict[str, int]:
-    """Messages created since then, by state: the ids from the first one created then on (ids
-    follow created_at), counted in the (state, id) index without reading a row."""
+EARLIER_DAYS_FOR = 60  # seconds the week's days before today are counted again after
+_earlier_days: dict[tuple, tuple[float, dict[str, int]]] = {}  # key: (when, counts)
+
+
+def state_counts(lo: int, hi: int | None = None) -> dict[str, int]:
+    """Messages with ids in [lo, hi), by state: ids follow created_at, so a day is an id range,
+    counted in the (state, id) index without reading a row."""
+    condition = Message.id >= lo if hi is None else Message.id.between(lo, hi - 1)
     rows = (
         Message.select(Message.state, fn.COUNT(Message.id))
-        .where(Message.state.in_(list(STATES)), Message.id >= first_id_created_at(since))
+        .where(Message.state.in_(list(STATES)), condition)
         .group_by(Message.state)
     )
     return dict(rows.tuples())
+
+
+def week_counts(today_from: int, week_from: int, today: dict[str, int]) -> dict[str, int]:
+    """The last 7 days by state: today's counts (live) and the six days before, which are
+    counted again once a minute at most. They are a quarter of a million index entries at a
+    million messages (26 ms on SQLite and on PostgreSQL, twice that with a parallel worker),
+    and change only as an older message does (a late retry, a delivery report)."""
+    key = (db.database, week_from, today_from)  # per database: the tests make many
+    at = time.monotonic()
+    counted_at, earlier = _earlier_days.get(key, (None, {}))
+    if counted_at is None or at - counted_at >= EARLIER_DAYS_FOR:
+        earlier = state_counts(week_from, today_from)
+        _earlier_days.clear()  # one key is current; a new day makes a new one
+        _earlier_days[key] = (at, earlier)
+    return {s: today.get(s, 0) + earlier.get(s, 0) for s in set(today) | set(earlier)}
 
 
 def hourly(since) -> list[dict]:
@@ -65,10 +86,12 @@ def index():
     chart = hourly(at - timedelta(hours=HOURS))
     peak = max([1] + [max(h["sent"], h["failed"]) for h in chart])
     held = Message.select().where(Message.state == "BACKEND_TEST_REQUIRED").count()
+    today_from = first_id_created_at(today)
+    counts = state_counts(today_from)
     return render_template(
         "dashboard/index.html",
-        today=state_counts(today),
-        week=state_counts(today - timedelta(days=6)),
+        today=counts,
+        week=week_counts(today_from, first_id_created_at(today - timedelta(days=6)), counts),
         states=STATES,
         chart=chart,
         peak=peak,

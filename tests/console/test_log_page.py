@@ -238,3 +238,34 @@ def test_a_person_and_a_state_search_the_persons_index_whatever_order_the_indexe
             for row in db.execute_sql("EXPLAIN QUERY PLAN " + query.sql()[0], query.sql()[1])
         )
         assert "message_client_id_id_state" in plan and "message_state_id" not in plan, plan
+
+
+def test_the_dashboard_counts_by_state_agree_with_a_plain_count(varied_log, monkeypatch):
+    """Today's and the last 7 days' tiles (console/dashboard.py); the week's days before today
+    are counted again once EARLIER_DAYS_FOR has passed."""
+    from console import dashboard
+
+    monkeypatch.setattr(dashboard, "_earlier_days", {})
+
+    def plain(start, end=None):
+        counts = {}
+        query = Message.select(Message.state).where(Message.created_at >= start)
+        if end:
+            query = query.where(Message.created_at < end)
+        for (state,) in query.tuples():
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    today = now().replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start = today - timedelta(days=6)
+    today_from, week_from = map(log_page.first_id_created_at, (today, week_start))
+    counts = dashboard.state_counts(today_from)
+    assert counts == plain(today)
+    week = dashboard.week_counts(today_from, week_from, counts)
+    assert week == plain(week_start) and sum(week.values()) > sum(counts.values()) > 0
+    earlier = Message.get(Message.id == week_from + 1)
+    new_state = "CANCELLED" if earlier.state != "CANCELLED" else "SENT"
+    Message.update(state=new_state).where(Message.id == earlier.id).execute()
+    assert dashboard.week_counts(today_from, week_from, counts) == week  # counted a moment ago
+    monkeypatch.setattr(dashboard, "EARLIER_DAYS_FOR", 0)
+    assert dashboard.week_counts(today_from, week_from, counts) == plain(week_start) != week
