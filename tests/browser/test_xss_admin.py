@@ -25,7 +25,9 @@ def test_hostile_names_on_admin_pages_run_nothing(page, watch, outside_world, ad
     HealthCheck.create(backend=backend, ok=False, outcome="config_error", detail=PAYLOAD)
     group = Group.create(name="Group " + PAYLOAD, contact_email="group@example.com")
     Client.create(name="Client " + PAYLOAD, email="c@example.com")
-    make_message("group@example.com", "Hello", "Hi", "FAILED", group=group, kind="kind" + PAYLOAD)
+    make_message(
+        "group@example.com", "Hello", "Hi", "FAILED", group=group, kind=("kind" + PAYLOAD)[:100]
+    )
     staff = create_user("hostile@example.com", "support", "long password 1", "Staff " + PAYLOAD)
     create_token(("T " + PAYLOAD)[:100], owner=staff)
     log_in_through_form(page, admin_user.email)
