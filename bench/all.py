@@ -29,6 +29,8 @@ from bench.common import PY, ROOT, load_average, machine, stop_on_sigterm, versi
 
 PARTS = ["send", "console-sqlite", "console-postgres", "api", "export"]
 QUICK_CONSOLE = 20_000
+DEFAULT_THREADS = 4  # COMMLOG_WORKERS: `commlog worker`'s threads
+EXPORT_ROWS = 100_000  # the export target's size
 
 
 def commands(quick: bool) -> dict[str, list[str]]:
@@ -106,13 +108,19 @@ def send_rows(figures: dict) -> list[tuple[str, str, str, str]]:
         if line["kind"] == "post_office":
             rows.append((f"send: {line['what']} (peer, {n:,})", measured, "", ""))
             continue
-        target, ok = "≥ 60 % of the sink's limit", share >= 0.6
-        if best_peer:
-            ratio = line["rate"] / best_peer
+        ratio = line["rate"] / best_peer if best_peer else None
+        if ratio:
             measured += f", {ratio:.1f}× post_office"
+        what = f"send: {line['what']} ({n:,} emails)"
+        # SPEC §8's target is the worker's as it ships: SQLite, `commlog worker` (4 threads)
+        if line["database"] != "sqlite" or line["threads"] != DEFAULT_THREADS:
+            rows.append((what, measured, "(for comparison)", ""))
+            continue
+        target, ok = "≥ 60 % of the sink's limit", share >= 0.6
+        if ratio:
             target += ", ≥ 1.7× post_office"
             ok = ok and ratio >= 1.7
-        rows.append((f"send: {line['what']} ({n:,} emails)", measured, target, met(ok)))
+        rows.append((what, measured, target, met(ok)))
     return rows
 
 
@@ -143,17 +151,20 @@ def api_rows(figures: dict) -> list[tuple[str, str, str, str]]:
 
 
 def export_rows(figures: dict) -> list[tuple[str, str, str, str]]:
-    return [
-        (
-            f"export, {line['rows']:,} rows with full text",
+    rows = []
+    for line in figures["lines"]:
+        measured = (
             f"{line['rate']:,.0f} rows/s = {line['of_raw']:.0%} of raw xlsxwriter's "
             f"{line['raw_rate']:,.0f} (CPU {line['cpu_of_raw']:.0%}), "
-            f"peak {line['peak_mb']:.0f} MB",
-            "≥ 90 % of raw, ≤ 100 MB",
-            met(line["of_raw"] >= 0.9 and line["peak_mb"] <= 100),
+            f"peak {line['peak_mb']:.0f} MB"
         )
-        for line in figures["lines"]
-    ]
+        what = f"export, {line['rows']:,} rows with full text"
+        if line["rows"] < EXPORT_ROWS:  # SPEC §8's target is for 100,000
+            rows.append((what, measured, "(for comparison)", ""))
+            continue
+        ok = line["of_raw"] >= 0.9 and line["peak_mb"] <= 100
+        rows.append((what, measured, "≥ 90 % of raw, ≤ 100 MB", met(ok)))
+    return rows
 
 
 ROWS = {
@@ -205,7 +216,7 @@ def main() -> None:
     print(f"\n\n# commlog benchmark suite{quick}")
     print(f"machine: {machine()}, {versions()}")
     print(
-        f"date: {started_at:%Y-%m-%d %H:%M} UTC; took {minutes:.0f} min ({', '.join(took)}); "
+        f"date: {started_at:%Y-%m-%d %H:%M} UTC; took {minutes:.1f} min ({', '.join(took)}); "
         f"load average at the start {started_load}, at the end {load_average()}"
     )
     print(f"output of each part: {log_dir}\n")
