@@ -33,12 +33,15 @@ def shoot(page: Page, name: str, clip_height: float | None = None) -> None:
     """The whole page (or its top `clip_height` pixels) as docs/screenshots/<name>."""
     expect(page.locator("#toast")).to_be_hidden()  # no error on the page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # the window made as tall as the page, not a full_page screenshot: headless Chromium leaves
+    # a sandboxed iframe (a message's HTML, a separate process) blank beyond the first screen
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
     clip = None
     if clip_height:
         clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": clip_height}
-    page.screenshot(
-        path=SCREENSHOTS / name, full_page=True, clip=clip, animations="disabled", caret="hide"
-    )
+    page.screenshot(path=SCREENSHOTS / name, clip=clip, animations="disabled", caret="hide")
+    page.set_viewport_size(VIEWPORT)
 
 
 def test_screenshots_of_the_log_a_failed_message_the_dashboard_and_backends(page, demo):
@@ -58,15 +61,20 @@ def test_screenshots_of_the_log_a_failed_message_the_dashboard_and_backends(page
     box = preview.bounding_box()
     shoot(page, "log.png", clip_height=box["y"] + box["height"] + 160)
 
-    # a failed message that was tried several times: its tries, history and diagnosis
+    # a failed email that was tried several times: its tries, history, diagnosis and its HTML
+    # version, drawn in its sandbox
     message = (
         Message.select()
-        .where(Message.state == "FAILED", Message.channel == "email")
+        .where(
+            Message.state == "FAILED", Message.channel == "email", Message.body_html.is_null(False)
+        )
         .order_by(Message.attempts.desc(), Message.id.desc())
         .first()
     )
     page.goto(f"/messages/{message.uid}")
     expect(page.get_by_role("heading", name="Why wasn't this delivered?")).to_be_visible()
+    html_version = page.frame_locator("iframe.html-body").locator("body")
+    expect(html_version).to_contain_text(message.body_html_text.split()[0])
     shoot(page, "detail.png")
 
     page.goto("/")
