@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from console.errors import session_ended
 from shared.config import load_config
-from shared.db import DRIVER_ERRORS, connect, connection_lost, db, is_sqlite
+from shared.db import DRIVER_ERRORS, connect, connection_lost, db
 from shared.models import User, now
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,11 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.teardown_request
     def close_connection(exc):
-        # on SQLite each web thread keeps its connection between requests: closing the last
-        # one makes SQLite copy the WAL into the database file, 16-18 ms of disk per request
-        if db.is_closed() or (is_sqlite() and not db.in_transaction()):
-            return
-        db.close()
+        # each web thread keeps its connection between requests: on SQLite closing the last one
+        # makes SQLite copy the WAL into the database file (16-18 ms of disk per request), on
+        # PostgreSQL a new one is a new server process (4-18 ms); one the server dropped is
+        # replaced at its next use (shared/db.py). Only a request that left a transaction open
+        # has its connection closed
+        if not db.is_closed() and db.in_transaction():
+            db.close()
 
     from console import (
         account,
