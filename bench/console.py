@@ -297,8 +297,10 @@ def cases(p: dict, words: dict) -> list[tuple[str, str, bool]]:
         (f"/users/<{user}>", f"/users/{user}", False),
         ("/messages/<uid> (detail)", f"/messages/{p['uid']}", False),
         ("dashboard /", "/", False),
-        # the week's days before today are counted again once a minute: what that request costs
-        ("dashboard / (its once-a-minute recount of the week)", "RECOUNT:/", False),
+        # each of the week's days before today is counted again once overdue, one per request:
+        # what such a request costs, and what the first request of a web process costs
+        ("dashboard / (a request that counts a day again)", "RECOUNT:/", False),
+        ("dashboard / (a web process's first: the six days counted)", "COLD:/", False),
     ]
 
 
@@ -423,6 +425,8 @@ def run(url: str, args, loaded: str) -> None:
         messages = Message.select().count()
         where, size = database_size()
     client = app.test_client()
+    cold = {"on": False}  # each request as a new web process's first: no day's counts kept
+    app.before_request(lambda: dashboard._earlier_days.clear() if cold["on"] else None)
     log_in(client)
 
     started_load = load_average()
@@ -454,12 +458,15 @@ def run(url: str, args, loaded: str) -> None:
         elif target.startswith("BOTTOM:"):
             target = "/log?before=11"
         recount = target.startswith("RECOUNT:")
-        target = target.removeprefix("RECOUNT:")
+        cold["on"] = target.startswith("COLD:")
+        target = target.removeprefix("RECOUNT:").removeprefix("COLD:")
         dashboard.EARLIER_DAYS_FOR = 0 if recount else every_minute
         headers = HTMX if htmx else {}
         times, cpu, shows = timed(client, target, headers, args.repeat)
         median = statistics.median(times)
         ok = "OK" if median <= target_ms and p95(times) <= target_ms else "over"
+        if cold["on"]:
+            ok = "once"  # shown, not judged: a web process pays it at its first dashboard only
         label = what + (" (htmx)" if htmx and "htmx" not in what else "")
         print(
             f"{label:{width}} {median:7.1f} {p95(times):7.1f} {statistics.median(cpu):6.1f} "

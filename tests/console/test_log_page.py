@@ -241,8 +241,8 @@ def test_a_person_and_a_state_search_the_persons_index_whatever_order_the_indexe
 
 
 def test_the_dashboard_counts_by_state_agree_with_a_plain_count(varied_log, monkeypatch):
-    """Today's and the last 7 days' tiles (console/dashboard.py); the week's days before today
-    are counted again once EARLIER_DAYS_FOR has passed."""
+    """Today's and the last 7 days' tiles (console/dashboard.py); each of the week's days before
+    today is counted again once it is overdue, one day per request, the most overdue first."""
     from console import dashboard
 
     monkeypatch.setattr(dashboard, "_earlier_days", {})
@@ -258,14 +258,22 @@ def test_the_dashboard_counts_by_state_agree_with_a_plain_count(varied_log, monk
 
     today = now().replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = today - timedelta(days=6)
-    today_from, week_from = map(log_page.first_id_created_at, (today, week_start))
-    counts = dashboard.state_counts(today_from)
+    day_starts = [log_page.first_id_created_at(today - timedelta(days=k)) for k in range(6, -1, -1)]
+    counts = dashboard.state_counts(day_starts[-1])
     assert counts == plain(today)
-    week = dashboard.week_counts(today_from, week_from, counts)
+    week = dashboard.week_counts(day_starts, counts)
     assert week == plain(week_start) and sum(week.values()) > sum(counts.values()) > 0
-    earlier = Message.get(Message.id == week_from + 1)
-    new_state = "CANCELLED" if earlier.state != "CANCELLED" else "SENT"
-    Message.update(state=new_state).where(Message.id == earlier.id).execute()
-    assert dashboard.week_counts(today_from, week_from, counts) == week  # counted a moment ago
+    # a message of the oldest day changes state
+    oldest = Message.get(Message.id == day_starts[0] + 1)
+    new_state = "CANCELLED" if oldest.state != "CANCELLED" else "SENT"
+    Message.update(state=new_state).where(Message.id == oldest.id).execute()
+    assert dashboard.week_counts(day_starts, counts) == week  # counted a moment ago
+    # every day overdue: a request counts one day again, yesterday first, the oldest least often
     monkeypatch.setattr(dashboard, "EARLIER_DAYS_FOR", 0)
-    assert dashboard.week_counts(today_from, week_from, counts) == plain(week_start) != week
+    assert dashboard.week_counts(day_starts, counts) == week
+    requests = 1
+    while dashboard.week_counts(day_starts, counts) == week:
+        requests += 1
+        assert requests < 50, "the oldest day was never counted again"
+    assert dashboard.week_counts(day_starts, counts) == plain(week_start) != week
+    assert requests >= 5  # the five more recent days came first
