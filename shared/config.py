@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,15 @@ def _stored_secret_key(home: Path) -> str:
     """Generate the secret key once and keep it in the home folder, readable by its owner only."""
     path = home / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+        # written whole to a file of its own (mkstemp: mode 0600), then linked into place: of
+        # processes starting together on an empty home, one key wins and each reads it whole
+        fd, written = tempfile.mkstemp(dir=home, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            os.link(written, path)
+        except FileExistsError:
+            pass  # another process's key is in place
+        finally:
+            os.unlink(written)
     return path.read_text().strip()
