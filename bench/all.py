@@ -53,7 +53,7 @@ def commands(quick: bool) -> dict[str, list[str]]:
         "console-sqlite": [f"{bench}/console.py"],
         "console-postgres": [f"{bench}/console.py", "--database", "postgres"],
         "api": [f"{bench}/api.py", "-n", "10000"],
-        "export": [f"{bench}/export.py", "-n", "10000", "100000"],
+        "export": [f"{bench}/export.py", "-n", "10000", "100000", "--repeat", "2"],
     }
 
 
