@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from shared.models import CHANNELS, Backend, Message, User
 from shared.search import MIN_LENGTH, search
@@ -112,30 +112,39 @@ class LogFilter:
         """One condition per chosen state (they never overlap); failures resolved by a resend
         are left out unless asked for. `state_column`: the state as the query should read it
         (the log page may keep it off its index)."""
-        conditions = []
-        for state in self.states:
-            condition = state_column == state
-            if state in FAILURES and not self.resolved:
-                condition &= Message.resolved_by.is_null()
-            conditions.append(condition)
-        return conditions
+        return [self.state_condition(state, state_column) for state in self.states]
 
-    def field_conditions(self) -> list:
-        """The filters that are one indexed column each: channel, sender, client, group, user,
-        kind, backend."""
-        conditions = []
-        if self.channel:
-            conditions.append(Message.channel == self.channel)
+    def state_condition(self, state: str, state_column=Message.state):
+        condition = state_column == state
+        if state in FAILURES and not self.resolved:
+            condition &= Message.resolved_by.is_null()
+        return condition
+
+    def categories(self) -> dict:
+        """The filters that each pick a broad category of messages, each with an (x, id) index:
+        column name -> value (None: the system's messages, those with no sender)."""
+        chosen = {"channel": self.channel, "kind": self.kind, "backend": self.backend}
+        chosen = {name: value for name, value in chosen.items() if value not in (None, "")}
         if self.sender == "system":
-            conditions.append(Message.sender.is_null())
-        elif self.sender:
+            chosen["sender"] = None
+        return chosen
+
+    def field_conditions(self, off_index=()) -> list:
+        """The filters that are one indexed column each: channel, sender, client, group, user,
+        kind, backend. The categories named in `off_index` are read off their index (the log
+        page picks which index leads)."""
+        conditions = []
+        for name, value in self.categories().items():
+            column = getattr(Message, name)
+            if name in off_index:
+                column = unindexed(column)
+            conditions.append(column.is_null() if value is None else column == value)
+        if self.sender and self.sender != "system":
             conditions.append(Message.sender == int(self.sender))
-        for name in ("client", "group", "user", "backend"):
+        for name in ("client", "group", "user"):
             value = getattr(self, name)
             if value is not None:
                 conditions.append(getattr(Message, name) == value)
-        if self.kind:
-            conditions.append(Message.kind == self.kind)
         return conditions
 
     @property
@@ -199,3 +208,9 @@ def _range(first: date | None, last: date | None) -> tuple[datetime | None, date
         _start(first) if first else None,
         _start(last + timedelta(days=1)) if last else None,
     )
+
+
+def unindexed(column):
+    """The column in an expression no index serves (the same value): to choose, for SQLite's
+    planner, which index leads a query."""
+    return fn.COALESCE(column, None)
