@@ -347,9 +347,9 @@ def _off_index(log_filter: LogFilter, state: str | None, lo, hi) -> set[str]:
         return set()
     top = hi - 1 if hi is not None else Message.select(fn.MAX(Message.id)).scalar() or 0
     bottom = max(top - DENSITY_WINDOW, lo or 0)
-    counts = {"state": _count_between("state", state, bottom, top)}
+    counts = {"state": _count_between(db.database, "state", state, bottom, top)}
     for name, value in categories.items():
-        counts[name] = _count_between(name, value, bottom, top)
+        counts[name] = _count_between(db.database, name, value, bottom, top)
     fewest = min(counts.values())
     leaders = [name for name, n in counts.items() if n == fewest]
     return set() if len(leaders) > 1 else set(counts) - set(leaders)
@@ -358,8 +358,12 @@ def _off_index(log_filter: LogFilter, state: str | None, lo, hi) -> set[str]:
 DENSITY_WINDOW = 20_000  # ids: each count reads at most this many entries of one index (~1 ms)
 
 
-def _count_between(column: str, value, bottom: int, top: int) -> int:
-    """Messages with this value and an id in [bottom, top], counted in the column's index."""
+# kept while the newest id stays the same: a page and its count, and each state of a page, ask
+# the same; a state that changed since only makes the choice of index less apt, never the rows
+@lru_cache(maxsize=512)
+def _count_between(database: str, column: str, value, bottom: int, top: int) -> int:
+    """Messages with this value and an id in [bottom, top], counted in the column's index
+    (`database`: which one, for the cache)."""
     field = getattr(Message, column)
     condition = field.is_null() if value is None else field == value
     return Message.select().where(condition, Message.id.between(bottom, top)).count()
